@@ -1,0 +1,70 @@
+/** The demo's settings, read once from the environment; bad values stop it with a clear message. */
+export interface DemoConfig {
+  readonly port: number
+  readonly host: string
+  readonly framework: 'fastify' | 'express'
+  readonly version: string
+  readonly failRate: number
+  readonly latencyMs: number
+  readonly startupMs: number
+  readonly neverReady: boolean
+  readonly crashOnStart: boolean
+  readonly ignoreSigterm: boolean
+  /** undefined: the lifecycle library; otherwise a naive shutdown for negative controls */
+  readonly naive: 'exit' | 'stoppable' | 'fastify-close' | undefined
+  readonly drainDelayMs: number
+  readonly shutdownTimeoutMs: number
+  readonly gracePeriodMs: number
+}
+
+export class DemoConfigError extends Error {
+  readonly code = 'ZD_ERR_DEMO_CONFIG'
+}
+
+function num(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new DemoConfigError(`${name} must be a number between ${min} and ${max}, instead got '${raw}'`)
+  }
+  return n
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false
+  if (raw === '1' || raw === 'true') return true
+  throw new DemoConfigError(`${name} must be 1 or 0, instead got '${raw}'`)
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
+  const framework = env.FRAMEWORK ?? 'fastify'
+  if (framework !== 'fastify' && framework !== 'express') {
+    throw new DemoConfigError(`FRAMEWORK must be 'fastify' or 'express', instead got '${framework}'`)
+  }
+  const naiveRaw = env.NAIVE
+  let naive: DemoConfig['naive']
+  if (naiveRaw === undefined || naiveRaw === '' || naiveRaw === '0') naive = undefined
+  else if (naiveRaw === '1' || naiveRaw === 'exit') naive = 'exit'
+  else if (naiveRaw === 'stoppable' || naiveRaw === 'fastify-close') naive = naiveRaw
+  else throw new DemoConfigError(`NAIVE must be 1 (exit at once), 'stoppable' or 'fastify-close', instead got '${naiveRaw}'`)
+  const drainDelayMs = num(env, 'DRAIN_DELAY_MS', 5000, 0, 600_000)
+  const shutdownTimeoutMs = num(env, 'SHUTDOWN_TIMEOUT_MS', 20_000, 0, 600_000)
+  return {
+    port: num(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST ?? '0.0.0.0',
+    framework,
+    version: env.APP_VERSION ?? 'v1',
+    failRate: num(env, 'FAIL_RATE', 0, 0, 1),
+    latencyMs: num(env, 'LATENCY_MS', 0, 0, 600_000),
+    startupMs: num(env, 'STARTUP_MS', 0, 0, 600_000),
+    neverReady: flag(env, 'NEVER_READY'),
+    crashOnStart: flag(env, 'CRASH_ON_START'),
+    ignoreSigterm: flag(env, 'IGNORE_SIGTERM'),
+    naive,
+    drainDelayMs,
+    shutdownTimeoutMs,
+    gracePeriodMs: num(env, 'GRACE_PERIOD_MS', Math.max(30_000, drainDelayMs + shutdownTimeoutMs), 0, 3_600_000),
+  }
+}

@@ -1,0 +1,48 @@
+import http from 'node:http'
+import express from 'express'
+import { expressLifecycle } from '@zerodrop/lifecycle/express'
+import type { Lifecycle } from '@zerodrop/lifecycle'
+import type { DemoConfig } from './config.js'
+import { addDemoChecks } from './checks.js'
+import { handleRoot, sleep, slowMs } from './work.js'
+
+/** The demo on Express with @zerodrop/lifecycle. */
+export function expressApp(config: DemoConfig): { server: http.Server; lifecycle: Lifecycle } {
+  const app = express()
+  app.disable('x-powered-by')
+  app.use((_req, res, next) => {
+    res.setHeader('x-app-version', config.version)
+    next()
+  })
+  const lifecycle = expressLifecycle(app, {
+    drainDelayMs: config.drainDelayMs,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    gracePeriodMs: config.gracePeriodMs,
+    signals: config.ignoreSigterm ? [] : ['SIGTERM', 'SIGINT'],
+  })
+  addDemoChecks(lifecycle, config)
+  app.get('/', async (_req, res) => {
+    if (config.latencyMs > 0) await sleep(config.latencyMs)
+    const r = handleRoot(config)
+    res.status(r.status).json(r.body)
+  })
+  app.get('/slow', async (req, res) => {
+    await sleep(slowMs(req.url))
+    res.json({ version: config.version, slow: true })
+  })
+  app.get('/events', (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
+    let n = 0
+    const tick = setInterval(() => res.write(`data: ${n++}\n\n`), 200)
+    const end = (): void => {
+      clearInterval(tick)
+      res.end('event: bye\ndata: server draining\n\n')
+    }
+    if (lifecycle.signal.aborted) end()
+    else lifecycle.signal.addEventListener('abort', end, { once: true })
+    req.once('close', () => clearInterval(tick))
+  })
+  const server = http.createServer(app)
+  lifecycle.attach(server)
+  return { server, lifecycle }
+}

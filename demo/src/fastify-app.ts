@@ -1,0 +1,46 @@
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import { fastifyLifecycle } from '@zerodrop/lifecycle/fastify'
+import type { DemoConfig } from './config.js'
+import { addDemoChecks } from './checks.js'
+import { handleRoot, sleep, slowMs } from './work.js'
+
+/** The demo on Fastify with @zerodrop/lifecycle. */
+export async function fastifyApp(config: DemoConfig): Promise<FastifyInstance> {
+  // No per-request log lines: the demo runs under load, and its logs are read by people.
+  const app = Fastify({ logger: { level: 'info' }, logController: new LogController({ disableRequestLogging: true }) })
+  await app.register(fastifyLifecycle, {
+    drainDelayMs: config.drainDelayMs,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    gracePeriodMs: config.gracePeriodMs,
+    signals: config.ignoreSigterm ? [] : ['SIGTERM', 'SIGINT'],
+  })
+  addDemoChecks(app.lifecycle, config)
+  app.addHook('onRequest', (_req, reply, done) => {
+    reply.header('x-app-version', config.version)
+    done()
+  })
+  app.get('/', async (_req, reply) => {
+    if (config.latencyMs > 0) await sleep(config.latencyMs)
+    const r = handleRoot(config)
+    return reply.code(r.status).send(r.body)
+  })
+  app.get('/slow', async (req) => {
+    await sleep(slowMs(req.url))
+    return { version: config.version, slow: true }
+  })
+  app.get('/events', (req, reply) => {
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-app-version': config.version })
+    let n = 0
+    const tick = setInterval(() => res.write(`data: ${n++}\n\n`), 200)
+    const end = (): void => {
+      clearInterval(tick)
+      res.end('event: bye\ndata: server draining\n\n')
+    }
+    if (app.lifecycle.signal.aborted) end()
+    else app.lifecycle.signal.addEventListener('abort', end, { once: true })
+    req.raw.once('close', () => clearInterval(tick))
+  })
+  return app
+}

@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto'
+import type { DemoConfig } from './config.js'
+
+const payload = Buffer.alloc(2048, 'zerodrop')
+
+/** A little real work per request: hash a small buffer, build a small JSON answer. */
+export function handleRoot(config: DemoConfig): { status: number; body: Record<string, unknown> } {
+  if (config.failRate > 0 && Math.random() < config.failRate) {
+    return { status: 500, body: { error: 'injected failure (FAIL_RATE)', version: config.version } }
+  }
+  const digest = createHash('sha256').update(payload).update(String(Math.random())).digest('hex').slice(0, 16)
+  return { status: 200, body: { version: config.version, pid: process.pid, digest } }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/** `?ms=N` bounded to 60 s. */
+export function slowMs(url: string | undefined): number {
+  const m = /[?&]ms=(\d+)/.exec(url ?? '')
+  return Math.min(Number(m?.[1] ?? 2000), 60_000)
+}

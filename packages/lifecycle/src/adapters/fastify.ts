@@ -1,0 +1,80 @@
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import underPressure from '@fastify/under-pressure'
+import { Lifecycle } from '../lifecycle.js'
+import type { LifecycleOptions } from '../options.js'
+import { UNMATCHED_ROUTE } from '../metrics.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    lifecycle: Lifecycle
+  }
+}
+
+export interface FastifyLifecycleOptions extends Omit<LifecycleOptions, 'logger'> {
+  /** @default the Fastify instance's own logger */
+  readonly logger?: LifecycleOptions['logger']
+}
+
+const exempt = { pressureHandler: (): undefined => undefined }
+
+/**
+ * Probes, metrics and the drain contract for Fastify. `app.lifecycle` is ready once the
+ * server listens. On SIGTERM the plugin drains `app.server` itself first — Fastify's own
+ * `close()` answers 503 while closing and reaps idle sockets at once, which drops requests —
+ * and calls `app.close()` (so `onClose` hooks run) only once nothing is in flight.
+ */
+const plugin: FastifyPluginAsync<FastifyLifecycleOptions> = async (app: FastifyInstance, options) => {
+  const { logger, ...rest } = options
+  const lifecycle = new Lifecycle({ ...rest, logger: logger ?? app.log })
+  app.decorate('lifecycle', lifecycle)
+  lifecycle.attach(app.server)
+
+  const { paths } = lifecycle.options
+  const probeRoutes = new Set<string>()
+  const route = (url: string, probe: Parameters<Lifecycle['respond']>[0]): void => {
+    probeRoutes.add(url)
+    app.get(url, { config: exempt, logLevel: 'warn' }, async (req: FastifyRequest, reply: FastifyReply) => {
+      const r = await lifecycle.respond(probe, req.url)
+      return reply.code(r.statusCode).header('content-type', r.contentType).header('cache-control', 'no-store').send(r.body)
+    })
+  }
+  route(paths.startup, 'startup')
+  route(paths.liveness, 'liveness')
+  route(paths.readiness, 'readiness')
+  if (lifecycle.metrics !== undefined) route(paths.metrics, 'metrics')
+
+  const metrics = lifecycle.metrics
+  if (metrics !== undefined) {
+    // One hook; Fastify already timed the request (reply.elapsedTime).
+    app.addHook('onResponse', (req, reply, done) => {
+      const url = req.routeOptions.url
+      if (url === undefined || !probeRoutes.has(url)) {
+        metrics.observe(req.method, url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000)
+      }
+      done()
+    })
+  }
+
+  const pressure = lifecycle.options.pressure
+  if (pressure !== undefined) {
+    await app.register(underPressure, {
+      maxEventLoopDelay: pressure.maxEventLoopDelayMs,
+      maxHeapUsedBytes: pressure.maxHeapUsedBytes,
+      maxRssBytes: pressure.maxRssBytes,
+      retryAfter: pressure.retryAfterSeconds,
+      sampleInterval: pressure.sampleIntervalMs,
+    })
+  }
+
+  app.addHook('onListen', async () => {
+    lifecycle.markReady()
+  })
+
+  // Registered first, so it runs last: once the server is drained, Fastify runs its onClose
+  // hooks (database pools and so on) after the user's own shutdown hooks.
+  lifecycle.onShutdown('fastify', () => app.close())
+}
+
+export const fastifyLifecycle = fp(plugin, { fastify: '5.x', name: '@zerodrop/lifecycle' })
+export type { Lifecycle }
