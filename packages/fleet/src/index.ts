@@ -1,2 +1,6 @@
 export { startExactLoad } from './exact-client.js'
 export type { ExactLoad, ExactLoadOptions, ExactLoadResult, Outcome, RequestRecord } from './exact-client.js'
+export { createRouter, resolveRouterOptions } from './router.js'
+export type { Endpoint, RevisionStats, Router, RouterLogger, RouterMode, RouterOptions, RouterStats } from './router.js'
+export { RouterError, ROUTER_ERROR_CODES } from './router-errors.js'
+export type { RouterErrorCode } from './router-errors.js'

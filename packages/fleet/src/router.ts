@@ -1,0 +1,220 @@
+import { L4Proxy } from './router-l4.js'
+import { L7Proxy } from './router-l7.js'
+import { ROUTER_ERROR_CODES, RouterError, isLoopback } from './router-errors.js'
+import { EndpointPool } from './router-pool.js'
+import { StatsRecorder } from './router-stats.js'
+
+/**
+ * The fleet's front door (DESIGN.md, "Fleet model").
+ *
+ * - `l4`, like kube-proxy: each client connection is pinned, when it connects, to one endpoint
+ *   of the pool, with exactly one upstream socket, until either side closes. Bytes pass through
+ *   untouched; an incremental framing parser counts each request forwarded and each complete
+ *   response returned. A FIN is forwarded as a FIN (`end()`), a reset as a reset.
+ * - `l7`, like an ingress: each request is balanced on its own (weighted) over per-endpoint
+ *   upstream keep-alive pools whose idle timeout is modelled as nginx does it (the server's
+ *   `Keep-Alive: timeout` hint is ignored), so the reuse-vs-close race gives real 502s.
+ *
+ * The router never retries: a retry would hide a drop.
+ */
+export type RouterMode = 'l4' | 'l7'
+
+export interface Endpoint {
+  readonly id: string
+  readonly revision: string
+  /** loopback only: 127.0.0.0/8, ::1 or localhost */
+  readonly host: string
+  readonly port: number
+}
+
+export interface RouterLogger {
+  info(o: object, msg?: string): void
+  warn(o: object, msg?: string): void
+  error(o: object, msg?: string): void
+}
+
+export interface RouterOptions {
+  /** @default 'l4' */
+  readonly mode?: RouterMode
+  /** Loopback only; anything else is rejected. @default '127.0.0.1' */
+  readonly host?: string
+  /** @default 0 (an ephemeral port, read it back from `router.port`) */
+  readonly port?: number
+  /**
+   * l7 only: an idle pooled upstream socket is closed after this long (nginx `keepalive_timeout`
+   * in an upstream block; the server's own `Keep-Alive: timeout=N` hint is ignored, as nginx does).
+   * If the server closes an idle socket just as the router reuses it, the request gets a 502
+   * counted as `reset` or `lost`; it is never retried.
+   * @default 60000
+   */
+  readonly upstreamIdleTimeoutMs?: number
+  /**
+   * Upstream response timeout: no response byte for this long while a request waits. Counted as
+   * `timeout`. l7 answers 504 (or cuts a response already under way); l4 writes a 504 with
+   * `Connection: close` when no response had started on the connection, else resets it.
+   * @default 30000
+   */
+  readonly requestTimeoutMs?: number
+  /** `close()` ends connections gracefully, then destroys what is left after this long. @default 2000 */
+  readonly closeTimeoutMs?: number
+  /** l7: how long an idle client keep-alive connection to the router is kept (nginx `keepalive_timeout`). @default 75000 */
+  readonly clientKeepAliveTimeoutMs?: number
+  /** @default a logger that drops everything */
+  readonly logger?: RouterLogger
+}
+
+export interface ResolvedRouterOptions {
+  readonly mode: RouterMode
+  readonly host: string
+  readonly port: number
+  readonly upstreamIdleTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly closeTimeoutMs: number
+  readonly clientKeepAliveTimeoutMs: number
+  readonly logger: RouterLogger
+}
+
+export interface RevisionStats {
+  /** l4: client connections assigned to this revision; l7: upstream sockets opened to it */
+  connections: number
+  /** requests forwarded to an instance of this revision */
+  requests: number
+  /** complete responses returned to the client (interim 100/102/103 are not counted; 101 is) */
+  responses: { '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number }
+  /**
+   * By cause, each a request the client did not get a real answer for, or got a router-made 502/504 for:
+   * `refused` (l4: per connection, the upstream connect failed; l7: per request, 502),
+   * `reset` (the upstream reset the connection with the request outstanding),
+   * `lost` (the upstream closed cleanly with the request outstanding, or the request arrived after it closed),
+   * `timeout` (`requestTimeoutMs` passed without a response).
+   */
+  failures: { refused: number; reset: number; lost: number; timeout: number }
+  /** requests outstanding when the client itself reset or closed its connection: not the fleet's drops, not in `failures` */
+  aborted: number
+  /** connections where framing stopped (protocol switch or unframeable input): later messages on them are not counted */
+  passthrough: number
+}
+
+export interface RouterStats {
+  /**
+   * `noEndpoint`: l4 connections / l7 requests that found an empty pool (l4: the client connection
+   * is reset at once, as a refused connection would be — the kernel has already accepted it; l7: a
+   * router-made 503). They are also counted in `total.failures.refused`, so the sum of
+   * `total.failures` is every drop the router saw; they belong to no revision.
+   */
+  total: RevisionStats & { noEndpoint: number }
+  byRevision: Record<string, RevisionStats>
+  /**
+   * One bucket per second that saw traffic; `ok` = 2xx responses, `failed` = other responses plus
+   * failures. Empty-pool drops are under the key `(none)`.
+   */
+  perSecond: Array<{ t: number; byRevision: Record<string, { requests: number; ok: number; failed: number }> }>
+  openConnections: number
+}
+
+export interface Router {
+  readonly port: number
+  readonly mode: RouterMode
+  /** Into the pool now (the fleet calls it when an instance turns ready). Re-adding an id replaces it. */
+  add(endpoint: Endpoint): void
+  /** Out of the pool now for new traffic; existing l4 connections stay pinned until either side closes. */
+  remove(id: string): void
+  endpoints(): Endpoint[]
+  /**
+   * Per revision, e.g. `{v1: 95, v2: 5}`. l7: exact share of requests; l4: share of new connections.
+   * Revisions without a weight get no traffic. `null` = plain round robin over all endpoints.
+   */
+  setWeights(weights: Record<string, number> | null): void
+  stats(): RouterStats
+  resetStats(): void
+  /** Stop listening, end client connections gracefully, destroy what is left after `closeTimeoutMs`. */
+  close(): Promise<void>
+}
+
+/** What each mode implements. */
+export interface RouterEngine {
+  listen(): Promise<number>
+  /** an endpoint left the pool */
+  removed(endpoint: Endpoint): void
+  close(): Promise<void>
+}
+
+export interface RouterContext {
+  readonly options: ResolvedRouterOptions
+  readonly pool: EndpointPool
+  readonly stats: StatsRecorder
+}
+
+const silent: RouterLogger = Object.freeze({ info() {}, warn() {}, error() {} })
+
+const DEFAULTS = Object.freeze({
+  mode: 'l4' as RouterMode,
+  host: '127.0.0.1',
+  port: 0,
+  upstreamIdleTimeoutMs: 60_000,
+  requestTimeoutMs: 30_000,
+  closeTimeoutMs: 2_000,
+  clientKeepAliveTimeoutMs: 75_000,
+})
+
+export function resolveRouterOptions(options: RouterOptions = {}): ResolvedRouterOptions {
+  const o = { ...DEFAULTS, logger: silent, ...stripUndefined(options) }
+  if (o.mode !== 'l4' && o.mode !== 'l7') {
+    throw new RouterError(ROUTER_ERROR_CODES.invalidOption, `router mode must be 'l4' or 'l7', instead got '${String(o.mode)}'`)
+  }
+  if (typeof o.host !== 'string' || !isLoopback(o.host)) {
+    throw new RouterError(
+      ROUTER_ERROR_CODES.notLoopback,
+      `router host must be loopback (127.0.0.1, ::1 or localhost), instead got '${String(o.host)}'; the fleet only serves this machine`,
+    )
+  }
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
+    throw new RouterError(ROUTER_ERROR_CODES.invalidOption, `router port must be an integer in 0..65535, instead got ${String(o.port)}`)
+  }
+  for (const k of ['upstreamIdleTimeoutMs', 'requestTimeoutMs', 'closeTimeoutMs', 'clientKeepAliveTimeoutMs'] as const) {
+    const v = o[k]
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      throw new RouterError(ROUTER_ERROR_CODES.invalidOption, `router option ${k} must be a number of milliseconds > 0, instead got ${String(v)}`)
+    }
+  }
+  return Object.freeze(o)
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+export async function createRouter(options?: RouterOptions): Promise<Router> {
+  const resolved = resolveRouterOptions(options)
+  const ctx: RouterContext = { options: resolved, pool: new EndpointPool(), stats: new StatsRecorder() }
+  const engine: RouterEngine = resolved.mode === 'l4' ? new L4Proxy(ctx) : new L7Proxy(ctx)
+  const port = await engine.listen()
+  const log = resolved.logger
+  log.info({ mode: resolved.mode, host: resolved.host, port }, 'router listening')
+  let closed: Promise<void> | null = null
+  return {
+    port,
+    mode: resolved.mode,
+    add(endpoint) {
+      ctx.pool.add(endpoint)
+      log.info({ endpoint: endpoint.id, revision: endpoint.revision, port: endpoint.port }, 'endpoint added to pool')
+    },
+    remove(id) {
+      const e = ctx.pool.remove(id)
+      if (e === undefined) return
+      log.info({ endpoint: e.id, revision: e.revision }, 'endpoint removed from pool')
+      engine.removed(e)
+    },
+    endpoints: () => ctx.pool.list(),
+    setWeights(weights) {
+      ctx.pool.setWeights(weights)
+      log.info({ weights }, 'router weights set')
+    },
+    stats: () => ctx.stats.snapshot(),
+    resetStats: () => ctx.stats.reset(),
+    close() {
+      closed ??= engine.close().then(() => log.info({ port }, 'router closed'))
+      return closed
+    },
+  }
+}
