@@ -44,6 +44,8 @@ export interface RequestRecord {
   readonly version?: string
   /** error code for lost / refused / timeout */
   readonly error?: string
+  /** the request went out on a keep-alive socket that had already carried a request */
+  readonly reused?: boolean
   readonly client: number
 }
 
@@ -103,7 +105,7 @@ export function startExactLoad(options: ExactLoadOptions): ExactLoad {
       const finish = (r: Omit<RequestRecord, 'start' | 'end' | 'client'>): void => {
         if (settled) return
         settled = true
-        records.push({ start, end: now(), client, ...r })
+        records.push({ start, end: now(), client, reused: req.reusedSocket, ...r })
         resolve()
       }
       const req = http.request(
@@ -139,7 +141,12 @@ export function startExactLoad(options: ExactLoadOptions): ExactLoad {
       })
       req.on('error', (err: NodeJS.ErrnoException) => {
         const code = err.code ?? err.message
-        finish({ outcome: REFUSED.has(code) ? 'refused' : 'lost', error: code })
+        // A connection still in the kernel's accept queue when the listener closes is reset by
+        // the kernel: the server never accepted it. On a fresh socket, with nothing received,
+        // that is a refused connection, not a request the server lost (it counts as dropped
+        // all the same wherever refused connections do).
+        const resetBeforeAccept = !req.reusedSocket && code === 'ECONNRESET'
+        finish({ outcome: REFUSED.has(code) || resetBeforeAccept ? 'refused' : 'lost', error: code })
       })
       req.end(options.body)
     })

@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import net from 'node:net'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const DEMO = `${ROOT}demo/dist/server.js`
+
+/** A free TCP port on 127.0.0.1 (bound on port 0, then released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.unref()
+    s.on('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+export interface Exit {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  /** performance.now() when the process exited */
+  readonly at: number
+}
+
+export interface Fixture {
+  readonly port: number
+  readonly url: string
+  readonly child: ChildProcess
+  readonly exited: Promise<Exit>
+  output(): string
+  /** performance.now() when the signal was sent */
+  signal(sig?: NodeJS.Signals): number
+  kill(): Promise<void>
+}
+
+const running = new Set<Fixture>()
+
+/** Starts `node script` with `env` on a free port and waits until `readyPath` answers 200. */
+export async function startFixture(script: string, env: Record<string, string> = {}, readyPath = '/readyz'): Promise<Fixture> {
+  const port = await freePort()
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()))
+  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() })))
+  const fixture: Fixture = {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    exited,
+    output: () => out,
+    signal(sig = 'SIGTERM') {
+      const at = performance.now()
+      child.kill(sig)
+      return at
+    },
+    async kill() {
+      running.delete(fixture)
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL')
+        await exited
+      }
+    },
+  }
+  running.add(fixture)
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`fixture ${script} exited with ${child.exitCode} before it was ready:\n${out}`)
+    try {
+      const res = await fetch(`${fixture.url}${readyPath}`, { signal: AbortSignal.timeout(1000) })
+      await res.text()
+      if (res.status === 200) return fixture
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await fixture.kill()
+      throw new Error(`fixture ${script} not ready on port ${port} within 15 s:\n${out}`)
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Kills every fixture still running (use in afterEach, so a failing test leaves nothing behind). */
+export async function killAll(): Promise<void> {
+  await Promise.all([...running].map((f) => f.kill()))
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
