@@ -40,7 +40,8 @@ export class CheckRunner {
 
   constructor(cacheMs: number, onResult?: (r: CheckResult) => void) {
     this.#cacheMs = cacheMs
-    this.#maxStaleMs = Math.max(cacheMs * 5, 5000)
+    // with caching off, every probe runs the checks
+    this.#maxStaleMs = cacheMs === 0 ? 0 : Math.max(cacheMs * 5, 5000)
     this.#onResult = onResult
   }
 

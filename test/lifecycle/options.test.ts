@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest'
+import { createLifecycle, InvalidOptionError, InvalidCheckError, DuplicateNameError, resolveOptions } from '@zerodrop/lifecycle'
+
+const quiet = { info() {}, warn() {}, error() {} }
+const base = { signals: [], exit: false, logger: quiet, metrics: false } as const
+
+describe('options are resolved once and bad ones throw a typed error naming the option', () => {
+  it('defaults fit Kubernetes', () => {
+    const o = resolveOptions({})
+    expect(o.drainDelayMs).toBe(5000)
+    expect(o.shutdownTimeoutMs).toBe(20000)
+    expect(o.signals).toEqual(['SIGTERM', 'SIGINT'])
+    expect(o.paths).toEqual({ startup: '/startupz', liveness: '/livez', readiness: '/readyz', metrics: '/metrics' })
+    expect(o.keepAliveTimeoutMs).toBeGreaterThan(60_000)
+    expect(o.drainDelayMs + o.shutdownTimeoutMs).toBeLessThanOrEqual(30_000)
+    expect(Object.isFrozen(o)).toBe(true)
+    if (o.metrics === false) throw new Error('metrics on by default')
+    for (const b of [0.1, 0.3, 0.5]) expect(o.metrics.buckets).toContain(b)
+  })
+
+  it.each([
+    [{ drainDelayMs: -1 }, 'drainDelayMs', /finite number of milliseconds ≥ 0, instead got -1/],
+    [{ drainDelayMs: '5000' }, 'drainDelayMs', /instead got '5000' \(string\)/],
+    [{ shutdownTimeoutMs: Number.NaN }, 'shutdownTimeoutMs', /instead got NaN/],
+    [{ drainDelayMs: 15_000, shutdownTimeoutMs: 20_000 }, 'drainDelayMs + shutdownTimeoutMs', /at most gracePeriodMs \(30000 ms\).*instead got 35000/],
+    [{ hookTimeoutMs: 30_000, shutdownTimeoutMs: 10_000 }, 'hookTimeoutMs', /at most shutdownTimeoutMs/],
+    [{ paths: { healthz: '/healthz' } }, 'paths.healthz', /unknown probe name 'healthz'/],
+    [{ paths: { readiness: 'readyz' } }, 'paths.readiness', /starting with '\/'/],
+    [{ signals: 'SIGTERM' }, 'signals', /array of signal names/],
+    [{ metrics: { buckets: [0.5, 0.1] } }, 'metrics.buckets', /strictly increasing/],
+    [{ metrics: { prefix: 'my-app' } }, 'metrics.prefix', /valid Prometheus metric name prefix/],
+    [{ adminPort: 70000 }, 'adminPort', /between 0 and 65535/],
+    [{ drainDelay: 5000 }, 'drainDelay', /unknown option 'drainDelay'/],
+  ])('%j → %s', (options, option, message) => {
+    let error: unknown
+    try {
+      resolveOptions(options as never)
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(InvalidOptionError)
+    expect(error).toMatchObject({ code: 'ZD_ERR_INVALID_OPTION', option })
+    expect((error as Error).message).toContain(`option '${option}'`)
+    expect((error as Error).message).toMatch(message)
+  })
+
+  it('checks are validated when added', () => {
+    const lc = createLifecycle(base)
+    expect(() => lc.addCheck({ name: 'db' } as never)).toThrow(InvalidCheckError)
+    expect(() => lc.addCheck({ name: 'db' } as never)).toThrow(/check 'db' needs a 'run' function, instead got undefined/)
+    expect(() => lc.addCheck({ name: 'db', probes: ['ready' as never], run: () => {} })).toThrow(/unknown probe: expected one of startup, liveness, readiness, instead got 'ready'/)
+    expect(() => lc.addCheck({ name: 'db', timeoutMs: 0, run: () => {} })).toThrow(/'timeoutMs' must be a positive number/)
+    lc.addCheck({ name: 'db', run: () => {} })
+    expect(() => lc.addCheck({ name: 'db', run: () => {} })).toThrow(DuplicateNameError)
+    expect(() => lc.onShutdown('pool', 'nope' as never)).toThrow(/shutdown hook 'pool' must be a function/)
+    lc.onShutdown('pool', () => {})
+    expect(() => lc.onShutdown('pool', () => {})).toThrow(/already registered/)
+  })
+})
