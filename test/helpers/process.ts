@@ -38,8 +38,11 @@ export interface Fixture {
 
 const running = new Set<Fixture>()
 
-/** Starts `node script` with `env` on a free port and waits until `readyPath` answers 200. */
-export async function startFixture(script: string, env: Record<string, string> = {}, readyPath = '/readyz'): Promise<Fixture> {
+/**
+ * Starts `node script` with `env` on a free port and waits until `ready` holds: a path that
+ * must answer 200 over plain HTTP, or a pattern the process prints (for TLS-only servers).
+ */
+export async function startFixture(script: string, env: Record<string, string> = {}, ready: string | RegExp = '/readyz'): Promise<Fixture> {
   const port = await freePort()
   const child = spawn(process.execPath, [script], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
@@ -72,12 +75,16 @@ export async function startFixture(script: string, env: Record<string, string> =
   const deadline = Date.now() + 15_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`fixture ${script} exited with ${child.exitCode} before it was ready:\n${out}`)
-    try {
-      const res = await fetch(`${fixture.url}${readyPath}`, { signal: AbortSignal.timeout(1000) })
-      await res.text()
-      if (res.status === 200) return fixture
-    } catch {
-      // not listening yet
+    if (ready instanceof RegExp) {
+      if (ready.test(out)) return fixture
+    } else {
+      try {
+        const res = await fetch(`${fixture.url}${ready}`, { signal: AbortSignal.timeout(1000) })
+        await res.text()
+        if (res.status === 200) return fixture
+      } catch {
+        // not listening yet
+      }
     }
     if (Date.now() > deadline) {
       await fixture.kill()
