@@ -11,7 +11,7 @@ bash demo/scripts/local-base-image.sh
 log="$(mktemp /tmp/zerodrop-build.XXXXXX.log)"
 for version in v1 v2; do
   start=$(date +%s)
-  args=(build --network host -f demo/Dockerfile --build-arg APP_VERSION="$version" -t "zerodrop-demo:$version")
+  args=(build --force-rm --network host -f demo/Dockerfile --build-arg APP_VERSION="$version" -t "zerodrop-demo:$version")
   if [[ "${BUILD_CONTEXT:-}" == git ]]; then
     git archive --format=tar HEAD | DOCKER_BUILDKIT=0 docker "${args[@]}" - >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
   else
