@@ -103,7 +103,8 @@ export class L7Proxy implements RouterEngine {
   private readonly ctx: RouterContext
   private readonly server: http.Server
   private readonly agents = new Map<string, IngressAgent>()
-  private readonly sockets = new Set<net.Socket>()
+  /** client sockets, each with a promise settled once its 'close' has been handled */
+  private readonly sockets = new Map<net.Socket, Promise<void>>()
   private inFlight = 0
   private closing = false
   private forced = false
@@ -115,12 +116,15 @@ export class L7Proxy implements RouterEngine {
       this.handle(req, res),
     )
     this.server.on('connection', (socket: net.Socket) => {
-      this.sockets.add(socket)
       ctx.stats.openConnections++
-      socket.once('close', () => {
-        this.sockets.delete(socket)
-        ctx.stats.openConnections--
-      })
+      const closed = new Promise<void>((resolve) =>
+        socket.once('close', () => {
+          this.sockets.delete(socket)
+          ctx.stats.openConnections--
+          resolve()
+        }),
+      )
+      this.sockets.set(socket, closed)
     })
   }
 
@@ -259,10 +263,12 @@ export class L7Proxy implements RouterEngine {
     if (this.sockets.size > 0) {
       this.ctx.options.logger.warn({ connections: this.sockets.size, inFlight: this.inFlight }, 'router close, destroying connections')
     }
+    const gone = [...this.sockets.values()]
     this.server.closeAllConnections()
-    for (const s of this.sockets) s.destroy()
+    for (const s of this.sockets.keys()) s.destroy()
     for (const agent of this.agents.values()) agent.destroy()
     this.agents.clear()
+    await Promise.all(gone)
     await closed
   }
 }
