@@ -4,3 +4,36 @@ export { createRouter, resolveRouterOptions } from './router.js'
 export type { Endpoint, RevisionStats, Router, RouterLogger, RouterMode, RouterOptions, RouterStats } from './router.js'
 export { RouterError, ROUTER_ERROR_CODES } from './router-errors.js'
 export type { RouterErrorCode } from './router-errors.js'
+export { deploy } from './deploy.js'
+export type {
+  DeployOptions,
+  LoadOptions,
+  ProbeOptions,
+  ProbesOptions,
+  ProgressEvent,
+  ResolvedDeployOptions,
+  RevisionOptions,
+  RollingOptions,
+  StrategyName,
+} from './options.js'
+export { resolveDeployOptions, resolveFenceposts } from './options.js'
+export {
+  AbortedError,
+  ERROR_CODES,
+  FleetError,
+  FleetUsageError,
+  InstanceExitedError,
+  InstanceNotReadyError,
+  InstanceSpawnError,
+  InvalidOptionError,
+  PortUnavailableError,
+} from './errors.js'
+export type { ErrorCode } from './errors.js'
+export { EXIT_CODES, exitCodeFor, formatReport } from './report.js'
+export type { Report, ReportStep } from './report.js'
+export type { Accounting, RevisionAccount } from './accounting.js'
+export type { FleetEvent, InstanceRecord, RevisionCounts } from './fleet.js'
+export type { Strategy, StrategyContext, StrategyResult, StepRecord, Outcome as RolloutOutcome } from './strategy.js'
+export { rolling } from './rolling.js'
+export { killAllInstancesSync, liveProcessGroups, groupAlive } from './instance.js'
+export { freePort } from './ports.js'

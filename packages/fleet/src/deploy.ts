@@ -1,0 +1,190 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { reckon } from './accounting.js'
+import { AbortedError, InstanceNotReadyError } from './errors.js'
+import { Fleet } from './fleet.js'
+import { startLoad, type LoadResult, type RunningLoad } from './load.js'
+import { resolveDeployOptions, type DeployOptions, type ResolvedDeployOptions } from './options.js'
+import { assertBindable, LOOPBACK } from './ports.js'
+import { exitCodeFor, withShares, type Report } from './report.js'
+import { rolling } from './rolling.js'
+import { createRouter, type Router } from './router.js'
+import type { StepRecord, Strategy, StrategyContext } from './strategy.js'
+
+const STRATEGY_IMPLEMENTATIONS: Readonly<Record<ResolvedDeployOptions['strategy'], Strategy>> = { rolling }
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/**
+ * Runs `from` as a fleet of `replicas` instances behind a router, drives load through the router,
+ * deploys `to` with the strategy, stops the load gracefully and reports every request's fate.
+ * Usage problems reject with a `FleetUsageError` (the CLI's exit 64); a rollout that drops
+ * requests or rolls back resolves with a report saying so. Every process it started is gone
+ * when the promise settles.
+ */
+export async function deploy(options: DeployOptions): Promise<Report> {
+  const o = resolveDeployOptions(options)
+  const startedAt = new Date()
+  const t0 = Date.now()
+  const progress = (message: string): void => o.onProgress?.({ t: Date.now() - t0, message })
+  const runDir = o.runDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-'))
+  fs.mkdirSync(runDir, { recursive: true })
+  await assertBindable(o.port, '--port (port)')
+
+  let router: Router | undefined
+  let fleet: Fleet | undefined
+  let load: RunningLoad | undefined
+  let loadStopped: Promise<LoadResult> | undefined
+  try {
+    router = await createRouter({
+      mode: o.router,
+      host: LOOPBACK,
+      port: o.port,
+      ...(o.upstreamIdleTimeoutMs === undefined ? {} : { upstreamIdleTimeoutMs: o.upstreamIdleTimeoutMs }),
+    })
+    const r = router
+    const f = new Fleet(o, r, runDir, progress)
+    fleet = f
+    const check = (): void => {
+      if (f.fatal) throw f.fatal
+      if (o.signal?.aborted) throw new AbortedError(String(o.signal.reason ?? 'signal'))
+    }
+    const waitUntil = async (ms: number, done: () => boolean = () => false): Promise<boolean> => {
+      const end = Date.now() + ms
+      while (Date.now() < end) {
+        check()
+        if (done()) return true
+        await f.changed(Math.min(100, end - Date.now()))
+      }
+      check()
+      return done()
+    }
+
+    progress(`router ${o.router} listening on 127.0.0.1:${r.port}; starting ${o.replicas} × ${o.from.name}: ${o.from.display}`)
+    for (let i = 0; i < o.replicas; i++) await f.create(o.from)
+    const initialDeadlineMs = o.rolling.progressDeadlineSeconds * 1000
+    let lastNote = Date.now()
+    const allReady = await waitUntil(initialDeadlineMs, () => {
+      const c = f.counts(o.from.name, o.rolling.minReadySeconds * 1000)
+      if (Date.now() - lastNote > 5000) {
+        lastNote = Date.now()
+        progress(`waiting for ${o.from.name}: ${c.available}/${o.replicas} available, ${c.ready} ready`)
+      }
+      return c.available >= o.replicas
+    })
+    if (!allReady) {
+      const notReady = f.live(o.from.name).filter((i) => !i.ready)
+      const first = notReady[0]
+      throw new InstanceNotReadyError(
+        `--from: expected ${o.replicas} ready instances of '${o.from.display}' within ${o.rolling.progressDeadlineSeconds} s, instead ${notReady.length} never became ready ` +
+          `(${notReady.map((i) => `${i.id} on port ${i.port}`).join(', ')}); check that the command listens on $PORT and answers ${o.probes.readiness.path}` +
+          (first ? `; log ${first.logFile}${first.logTail() ? `\n--- last lines of ${first.id}'s log ---\n${first.logTail()}` : ''}` : ''),
+        'from',
+      )
+    }
+
+    const url = `http://127.0.0.1:${r.port}${o.load.path}`
+    const graceMs = o.terminationGracePeriodSeconds * 1000
+    const maxLoadMs = o.load.leadMs + o.load.tailMs + (2 * o.replicas + 2) * (o.rolling.progressDeadlineSeconds * 1000 + graceMs + o.endpointDelayMs) + 60_000
+    r.resetStats()
+    progress(`${o.from.name} ${o.replicas}/${o.replicas} ready; load ${o.load.rate} req/s over ${o.load.connections} connections to ${url}`)
+    load = await startLoad(url, o.load, maxLoadMs)
+    const runningLoad = load
+    await waitUntil(o.load.leadMs)
+
+    const rolloutStart = Date.now()
+    const steps: StepRecord[] = []
+    const requestsByRevision = (): Record<string, number> => {
+      const out: Record<string, number> = {}
+      for (const [rev, s] of Object.entries(r.stats().byRevision)) out[rev] = s.requests
+      return out
+    }
+    const ctx: StrategyContext = {
+      options: o,
+      from: o.from,
+      to: o.to,
+      fleet: f,
+      router: r,
+      signal: o.signal ?? new AbortController().signal,
+      now: () => Date.now() - rolloutStart,
+      step(phase, action) {
+        const minReadyMs = o.rolling.minReadySeconds * 1000
+        steps.push({
+          t: Date.now() - rolloutStart,
+          phase,
+          action,
+          revisions: { [o.from.name]: f.counts(o.from.name, minReadyMs), [o.to.name]: f.counts(o.to.name, minReadyMs) },
+          routerRequests: requestsByRevision(),
+        })
+        progress(`${phase}: ${action}`)
+      },
+      progress,
+      check,
+    }
+    const strategy = STRATEGY_IMPLEMENTATIONS[o.strategy]
+    const result = await strategy.run(ctx)
+    const rolloutDurationMs = result.completedAt
+
+    progress(`${result.outcome} after ${(rolloutDurationMs / 1000).toFixed(1)} s; load runs ${o.load.tailMs} ms more, then stops gracefully`)
+    await waitUntil(o.load.tailMs)
+    loadStopped = runningLoad.stop()
+    const loadResult = await loadStopped
+    // let the router settle the last responses and see the clients' sockets close
+    const settleEnd = Date.now() + 3000
+    while (r.stats().openConnections > 0 && Date.now() < settleEnd) await sleep(20)
+    const stats = r.stats()
+    const accounting = reckon(stats, loadResult)
+    const finalRequests = requestsByRevision()
+    const ok = (rev: string): number => accounting.byRevision[rev]?.ok ?? 0
+    const report: Report = {
+      schema: 'zerodrop.report/v1',
+      verdict: result.outcome,
+      exitCode: exitCodeFor(result.outcome, accounting.dropped),
+      reason: result.reason,
+      dropped: accounting.dropped,
+      bothRevisionsServed: ok(o.from.name) > 0 && ok(o.to.name) > 0,
+      parameters: {
+        strategy: o.strategy,
+        from: { name: o.from.name, command: o.from.display },
+        to: { name: o.to.name, command: o.to.display },
+        replicas: o.replicas,
+        router: o.router,
+        routerPort: r.port,
+        endpointDelayMs: o.endpointDelayMs,
+        terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
+        rolling: o.rolling,
+        probes: o.probes,
+        load: o.load,
+      },
+      timing: {
+        startedAt: startedAt.toISOString(),
+        rolloutStartMs: rolloutStart - t0,
+        rolloutDurationMs,
+        loadDurationMs: loadResult.durationMs,
+        totalMs: Date.now() - t0,
+      },
+      steps: withShares(steps, finalRequests),
+      events: f.events,
+      load: {
+        requests: accounting.requests,
+        rps: loadResult.durationMs > 0 ? (accounting.requests * 1000) / loadResult.durationMs : 0,
+        latencyMs: loadResult.autocannon.latencyMs,
+        autocannon: loadResult.autocannon,
+        exact: loadResult.exact,
+      },
+      accounting,
+      perSecond: stats.perSecond,
+      instances: f.records(),
+      runDir,
+    }
+    return report
+  } finally {
+    // on an error or an abort: instances first (requests to them now fail fast), then the load
+    await fleet?.killAll()
+    if (load && !loadStopped) await load.stop().catch(() => undefined)
+    await router?.close().catch(() => undefined)
+  }
+}

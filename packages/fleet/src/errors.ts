@@ -1,0 +1,97 @@
+/**
+ * Every error the fleet throws has a stable `ZD_ERR_*` code. Usage errors (bad options, a
+ * command that cannot run, a port that cannot be bound) are `FleetUsageError`s: the CLI maps
+ * them to exit code 64 and prints the message, which names the option at fault.
+ */
+export const ERROR_CODES = {
+  INVALID_OPTION: 'ZD_ERR_INVALID_OPTION',
+  INSTANCE_EXITED: 'ZD_ERR_INSTANCE_EXITED',
+  INSTANCE_SPAWN: 'ZD_ERR_INSTANCE_SPAWN',
+  INSTANCE_NOT_READY: 'ZD_ERR_INSTANCE_NOT_READY',
+  PORT_UNAVAILABLE: 'ZD_ERR_PORT_UNAVAILABLE',
+  ABORTED: 'ZD_ERR_ABORTED',
+} as const
+
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]
+
+export class FleetError extends Error {
+  readonly code: ErrorCode
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'FleetError'
+    this.code = code
+  }
+}
+
+/** The user asked for something that cannot work; the CLI exits 64. */
+export class FleetUsageError extends FleetError {
+  /** The option (CLI flag or API field) at fault, when there is one. */
+  readonly option: string | undefined
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; option?: string }) {
+    super(code, message, options)
+    this.name = 'FleetUsageError'
+    this.option = options?.option
+  }
+}
+
+export class InvalidOptionError extends FleetUsageError {
+  override readonly code = ERROR_CODES.INVALID_OPTION
+  constructor(option: string, expected: string, received: unknown) {
+    super(ERROR_CODES.INVALID_OPTION, `${option}: expected ${expected}, instead got ${describe(received)}`, { option })
+    this.name = 'InvalidOptionError'
+  }
+}
+
+/** The command exited before its instance ever became ready (crashed at once, or not found). */
+export class InstanceExitedError extends FleetUsageError {
+  override readonly code = ERROR_CODES.INSTANCE_EXITED
+  constructor(message: string, option?: string) {
+    super(ERROR_CODES.INSTANCE_EXITED, message, option === undefined ? {} : { option })
+    this.name = 'InstanceExitedError'
+  }
+}
+
+/** The command could not be started at all (e.g. the shell or binary is missing). */
+export class InstanceSpawnError extends FleetUsageError {
+  override readonly code = ERROR_CODES.INSTANCE_SPAWN
+  constructor(message: string, cause: unknown, option?: string) {
+    super(ERROR_CODES.INSTANCE_SPAWN, message, option === undefined ? { cause } : { cause, option })
+    this.name = 'InstanceSpawnError'
+  }
+}
+
+/** The old revision never became ready, so there is nothing to deploy from. */
+export class InstanceNotReadyError extends FleetUsageError {
+  override readonly code = ERROR_CODES.INSTANCE_NOT_READY
+  constructor(message: string, option?: string) {
+    super(ERROR_CODES.INSTANCE_NOT_READY, message, option === undefined ? {} : { option })
+    this.name = 'InstanceNotReadyError'
+  }
+}
+
+export class PortUnavailableError extends FleetUsageError {
+  override readonly code = ERROR_CODES.PORT_UNAVAILABLE
+  constructor(message: string, cause: unknown, option?: string) {
+    super(ERROR_CODES.PORT_UNAVAILABLE, message, option === undefined ? { cause } : { cause, option })
+    this.name = 'PortUnavailableError'
+  }
+}
+
+export class AbortedError extends FleetError {
+  override readonly code = ERROR_CODES.ABORTED
+  constructor(reason: string) {
+    super(ERROR_CODES.ABORTED, `deploy aborted: ${reason}`)
+    this.name = 'AbortedError'
+  }
+}
+
+export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing'
+  if (typeof value === 'string') return `'${value}'`
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`
+  try {
+    return `${Array.isArray(value) ? 'array' : typeof value} ${JSON.stringify(value)}`
+  } catch {
+    return typeof value
+  }
+}

@@ -1,0 +1,42 @@
+import net from 'node:net'
+import { PortUnavailableError } from './errors.js'
+
+/** The fleet only ever listens and connects on loopback (TEAM.md network rule). */
+export const LOOPBACK = '127.0.0.1'
+
+/**
+ * A port that was free on 127.0.0.1 a moment ago: the kernel picks it for a listener on port 0,
+ * which is then closed. Another process could take it before the instance binds it; the
+ * instance then exits with EADDRINUSE and the fleet reports that with the instance's log.
+ */
+export function freePort(host = LOOPBACK): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.unref()
+    server.once('error', reject)
+    server.listen(0, host, () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Throws a PortUnavailableError naming `option` when `port` cannot be bound on `host`. */
+export function assertBindable(port: number, option: string, host = LOOPBACK): Promise<void> {
+  if (port === 0) return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.unref()
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        new PortUnavailableError(
+          `${option}: expected a port the router can listen on at ${host}, instead got ${port}, which cannot be bound (${err.code ?? err.message}); choose another port or 0 for a free one`,
+          err,
+          option,
+        ),
+      )
+    })
+    server.listen(port, host, () => server.close(() => resolve()))
+  })
+}
