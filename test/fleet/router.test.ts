@@ -217,6 +217,8 @@ describe('l4 router', () => {
         expect(f?.reset).toBeGreaterThanOrEqual(17)
       }
       expect(s.total.failures.lost + s.total.failures.reset).toBe(load.lost + load.refused)
+      expect(s.inFlight).toBe(0)
+      expect(s.total.responses['2xx'] + s.total.failures.lost + s.total.failures.reset + s.total.aborted).toBe(s.total.requests)
     })
   }
 
@@ -481,6 +483,8 @@ describe('l7 router', () => {
     expect(load.lost + load.refused).toBe(20)
     expect(s.total.failures.lost + s.total.failures.reset).toBe(20)
     expect(s.total.responses['2xx']).toBe(load.ok)
+    expect(s.inFlight).toBe(0)
+    expect(s.total.responses['2xx'] + s.total.failures.lost + s.total.failures.reset + s.total.aborted).toBe(s.total.requests)
   })
 
   it('empty pool answers 503 counted as noEndpoint; a dead endpoint is a counted refused 502', async () => {

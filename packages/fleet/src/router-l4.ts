@@ -205,12 +205,16 @@ class L4Connection {
       return
     }
     this.outstanding.push(Date.now())
+    this.proxy.ctx.stats.inFlight++
     this.responses.expectResponseTo(head.method)
   }
 
   private onResponse(head: ResponseHead): void {
     if (head.interim) return
-    if (this.outstanding.length > 0) this.outstanding.shift()
+    if (this.outstanding.length > 0) {
+      this.outstanding.shift()
+      this.proxy.ctx.stats.inFlight--
+    }
     this.proxy.ctx.stats.response(this.revision, head.status)
     if (head.status === 101) this.requests.switchToPassthrough()
     if (this.proxy.closing) this.shutdown()
@@ -221,16 +225,24 @@ class L4Connection {
     this.framed = false
     this.requests.switchToPassthrough()
     this.proxy.ctx.stats.passthrough(this.revision)
-    const unknown = this.outstanding.length
-    this.outstanding = []
+    const unknown = this.takeOutstanding()
     const fields = { endpoint: this.endpoint.id, revision: this.revision, reason, uncounted: unknown }
     if (reason === 'upgrade' || reason === 'connect') this.log.info(fields, 'connection switched protocols, no longer framed')
     else this.log.warn(fields, 'connection could not be framed, its requests are no longer counted')
   }
 
-  private fail(cause: FailureCause): number {
+  /** Forget every outstanding request; returns how many there were. */
+  private takeOutstanding(): number {
     const n = this.outstanding.length
-    this.outstanding = []
+    if (n > 0) {
+      this.outstanding = []
+      this.proxy.ctx.stats.inFlight -= n
+    }
+    return n
+  }
+
+  private fail(cause: FailureCause): number {
+    const n = this.takeOutstanding()
     if (n > 0) this.proxy.ctx.stats.failure(this.revision, cause, n)
     return n
   }
@@ -278,8 +290,7 @@ class L4Connection {
   private onClientError(err: NodeJS.ErrnoException): void {
     if (this.dead) return
     this.dead = true
-    const aborted = this.outstanding.length
-    this.outstanding = []
+    const aborted = this.takeOutstanding()
     if (aborted > 0) {
       this.proxy.ctx.stats.aborted(this.revision, aborted)
       this.log.info({ endpoint: this.endpoint.id, revision: this.revision, code: err.code, aborted }, 'client reset with requests outstanding')
@@ -320,9 +331,8 @@ class L4Connection {
   private maybeForget(): void {
     if (this.clientClosed && !this.upstreamClosed && !this.upstream.destroyed) {
       // the client is gone for good (both directions): nothing more can be delivered
-      const n = this.outstanding.length
+      const n = this.takeOutstanding()
       if (n > 0 && !this.dead) this.proxy.ctx.stats.aborted(this.revision, n)
-      this.outstanding = []
       this.dead = true
       this.upstream.destroy()
     }

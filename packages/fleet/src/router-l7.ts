@@ -66,7 +66,8 @@ function forwardRequestHeaders(req: http.IncomingMessage): http.OutgoingHttpHead
   const drop = connectionTokens(req.headers.connection)
   const out: http.OutgoingHttpHeaders = {}
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name)) continue
+    // Expect: 100-continue was answered by the router's own server already
+    if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name) || name === 'expect') continue
     out[name] = value
   }
   const remote = req.socket.remoteAddress ?? ''
@@ -171,11 +172,13 @@ export class L7Proxy implements RouterEngine {
     const revision = endpoint.revision
     stats.request(revision)
     this.inFlight++
+    stats.inFlight++
     let settled = false
     const settle = (): void => {
       if (settled) return
       settled = true
       this.inFlight--
+      stats.inFlight--
       if (this.closing && this.inFlight === 0) this.idle?.()
     }
     let upstreamSocket: Duplex | null = null

@@ -46,6 +46,8 @@ export class StatsRecorder {
   private buckets: Bucket[] = []
   private current: Bucket | null = null
   openConnections = 0
+  /** requests forwarded and not yet answered, failed or aborted (live, not reset by `reset()`) */
+  inFlight = 0
 
   private rev(revision: string): RevisionStats {
     let s = this.byRevision.get(revision)
@@ -130,6 +132,7 @@ export class StatsRecorder {
         return { t: b.t, byRevision: r }
       }),
       openConnections: this.openConnections,
+      inFlight: this.inFlight,
     }
   }
 

@@ -110,6 +110,13 @@ export interface RouterStats {
    */
   perSecond: Array<{ t: number; byRevision: Record<string, { requests: number; ok: number; failed: number }> }>
   openConnections: number
+  /**
+   * Requests forwarded and not yet settled (answered, failed or aborted). Count once this is 0:
+   * then, per revision, l7: requests = Σresponses + Σfailures + aborted; l4: requests = Σresponses
+   * + reset + lost + timeout + aborted (l4 `refused` counts connections that never carried a
+   * request). Not covered: connections that went to pass-through (see `passthrough`).
+   */
+  inFlight: number
 }
 
 export interface Router {
