@@ -1,0 +1,79 @@
+// What is measured. Every server is a file in ../servers/.
+
+export const LABELS = {
+  'fastify-bare': 'Fastify (bare)',
+  'fastify-zerodrop': 'Fastify + zerodrop (probes, drain)',
+  'fastify-zerodrop-metrics': 'Fastify + zerodrop with metrics',
+  'fastify-metrics': 'Fastify + fastify-metrics',
+  'fastify-terminus': 'Fastify + @godaddy/terminus',
+  'fastify-lightship': 'Fastify + lightship',
+  'express-bare': 'Express (bare)',
+  'express-zerodrop-metrics': 'Express + zerodrop with metrics',
+  'express-prom-bundle': 'Express + express-prom-bundle',
+  'http-bare': 'node:http (bare)',
+  'http-zerodrop': 'node:http + zerodrop (probes, drain)',
+  'http-stoppable': 'node:http + stoppable',
+}
+
+/** Overhead groups: every variant is measured back to back with the group's baseline. */
+export const GROUPS = [
+  { name: 'Fastify 5', baseline: 'fastify-bare', variants: ['fastify-zerodrop', 'fastify-zerodrop-metrics', 'fastify-metrics', 'fastify-terminus', 'fastify-lightship'] },
+  { name: 'Express 5', baseline: 'express-bare', variants: ['express-zerodrop-metrics', 'express-prom-bundle'] },
+  { name: 'node:http', baseline: 'http-bare', variants: ['http-zerodrop'] },
+]
+
+/** Readiness probe latency under load (the servers that serve a readiness probe). */
+export const PROBE_CONFIGS = ['fastify-zerodrop', 'fastify-terminus', 'fastify-lightship']
+
+/** SIGTERM-to-exit. */
+export const DRAIN_CONFIGS = [
+  { server: 'fastify-zerodrop', label: 'Fastify + zerodrop', delay: true },
+  { server: 'express-zerodrop-metrics', label: 'Express + zerodrop', delay: true },
+  { server: 'http-zerodrop', label: 'node:http + zerodrop', delay: true },
+  { server: 'fastify-terminus', label: 'Fastify + @godaddy/terminus (beforeShutdown delay)', delay: true },
+  { server: 'fastify-lightship', label: 'Fastify + lightship (shutdownDelay)', delay: true },
+  { server: 'http-stoppable', label: 'node:http + stoppable (delay, then stop())', delay: true },
+  { server: 'fastify-bare', label: 'Fastify close() (no delay)', delay: false },
+]
+
+export const FULL = {
+  mode: 'full',
+  groups: GROUPS,
+  rounds: 6,
+  warmupSeconds: 1,
+  throughputSeconds: 2,
+  cpuSeconds: 2,
+  connections: 100,
+  /** fixed rate for CPU per request, as a share of the baseline's measured capacity */
+  cpuRateShare: 0.5,
+  probeConfigs: PROBE_CONFIGS,
+  probeSeconds: 6,
+  probeCheckMs: 50,
+  probeLoadShare: 0.8,
+  drainConfigs: DRAIN_CONFIGS,
+  drainDelayMs: 1000,
+  drainReps: 2,
+  idleClients: 100,
+  fleet: true,
+}
+
+/** ~10 s: every section's machinery once, tiny durations; the figures mean nothing. */
+export const SMOKE = {
+  mode: 'smoke',
+  groups: [{ name: 'Fastify 5', baseline: 'fastify-bare', variants: ['fastify-zerodrop'] }],
+  rounds: 2,
+  warmupSeconds: 0.5,
+  throughputSeconds: 0.5,
+  cpuSeconds: 0.5,
+  connections: 10,
+  cpuRateShare: 0.5,
+  probeConfigs: ['fastify-zerodrop'],
+  probeSeconds: 2.5,
+  probeCheckMs: 50,
+  probeLoadShare: 0.8,
+  drainConfigs: [DRAIN_CONFIGS[0]],
+  drainDelayMs: 200,
+  drainReps: 1,
+  idleClients: 20,
+  fleet: false,
+}

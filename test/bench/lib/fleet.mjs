@@ -1,0 +1,3 @@
+export async function runFleet() {
+  return { measured: false, reason: 'pending' }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// zerodrop benchmarks: `npm run bench` (full, under 10 minutes on 2 cores) or
+// `node test/bench/run.mjs --smoke [--out DIR]` (~10 s, used by `npm test`).
+// Options: --only overhead,probes,drain,fleet   --out DIR (default test/bench/results, smoke: a temp dir)
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { BENCH_DIR, LOAD_CPU, TASKSET, pinSelf, startChild, stopAll } from './lib/proc.mjs'
+import { FULL, SMOKE } from './lib/configs.mjs'
+import { runOverhead } from './lib/overhead.mjs'
+import { runProbes } from './lib/probes.mjs'
+import { runDrain } from './lib/drain.mjs'
+import { runFleet } from './lib/fleet.mjs'
+import { markdown, targets } from './lib/report.mjs'
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    only: { type: 'string' },
+    rounds: { type: 'string' },
+  },
+})
+const o = { ...(values.smoke ? SMOKE : FULL) }
+if (values.rounds) o.rounds = Number(values.rounds)
+const sections = new Set((values.only ?? 'overhead,probes,drain,fleet').split(','))
+const outDir = path.resolve(values.out ?? (values.smoke ? fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-bench-')) : path.join(BENCH_DIR, 'results')))
+const name = values.smoke ? 'smoke' : values.only ? `partial-${[...sections].join('-')}` : 'latest'
+
+const started = performance.now()
+const log = (msg) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`)
+
+// The harness waits most of the time; it shares the load generator's CPU, never the server's.
+pinSelf(LOAD_CPU)
+const load = () => os.loadavg().map((x) => Math.round(x * 100) / 100)
+const results = {
+  startedAt: new Date().toISOString(),
+  machine: {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model?.trim() ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    pinned: TASKSET,
+    loadBefore: load(),
+    loadAfter: [],
+  },
+  options: { ...o, groups: o.groups.map((g) => ({ ...g })) },
+}
+
+let failed = false
+const loadgen = startChild(`${BENCH_DIR}lib/loadgen.mjs`, { cpu: LOAD_CPU })
+try {
+  await loadgen.ready
+  if (sections.has('overhead')) results.overhead = await runOverhead(o, loadgen, log)
+  if (sections.has('probes')) results.probes = await runProbes(o, loadgen, log)
+  if (sections.has('drain')) results.drain = await runDrain(o, loadgen, log)
+  if (sections.has('fleet')) results.fleet = o.fleet ? await runFleet(o, loadgen, log) : { measured: false, reason: 'not part of the smoke mode' }
+} catch (err) {
+  failed = true
+  log(`failed: ${err instanceof Error ? err.stack : String(err)}`)
+} finally {
+  await stopAll()
+}
+results.machine.loadAfter = load()
+results.durationS = (performance.now() - started) / 1000
+results.targets = targets(results)
+
+fs.mkdirSync(outDir, { recursive: true })
+const md = `## zerodrop benchmarks\n\n${markdown(results)}`
+fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(results, null, 2) + '\n')
+fs.writeFileSync(path.join(outDir, `${name}.md`), md + '\n')
+process.stdout.write(md + '\n')
+log(`wrote ${path.join(outDir, `${name}.json`)} and ${name}.md`)
+process.exit(failed ? 1 : 0)
