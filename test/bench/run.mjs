@@ -49,6 +49,13 @@ const results = {
   options: { ...o, groups: o.groups.map((g) => ({ ...g })) },
 }
 
+// Stopped from outside (a test's cleanup, Ctrl-C): take every child down with us, by PID.
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.once(sig, () => {
+    stopAll().finally(() => process.exit(130))
+  })
+}
+
 let failed = false
 const loadgen = startChild(`${BENCH_DIR}lib/loadgen.mjs`, { cpu: LOAD_CPU })
 try {
