@@ -32,7 +32,7 @@ export async function deploy(options: DeployOptions): Promise<Report> {
   const progress = (message: string): void => o.onProgress?.({ t: Date.now() - t0, message })
   const runDir = o.runDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-'))
   fs.mkdirSync(runDir, { recursive: true })
-  await assertBindable(o.port, '--port (port)')
+  await assertBindable(o.port, 'port')
 
   let router: Router | undefined
   let fleet: Fleet | undefined
