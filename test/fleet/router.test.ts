@@ -306,6 +306,70 @@ describe('l4 router', () => {
     expect(s.total.passthrough).toBe(0)
   })
 
+  it('forwards a client half-close as a half-close: the upstream still answers', async () => {
+    const a = await upstream('a')
+    const r = await router()
+    r.add({ id: 'a', revision: 'v1', host: '127.0.0.1', port: a.port })
+    const socket = net.connect(r.port, '127.0.0.1')
+    cleanups.push(() => void socket.destroy())
+    let received = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (d: string) => (received += d))
+    const ended = new Promise<void>((resolve) => socket.on('end', resolve))
+    socket.end('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await ended
+    expect(received).toMatch(/^HTTP\/1\.1 200 [\s\S]*\r\n\r\na$/)
+    const s = r.stats()
+    expect(s.total.requests).toBe(1)
+    expect(s.total.responses['2xx']).toBe(1)
+    expect(s.total.aborted).toBe(0)
+  })
+
+  it('weights split new connections by revision', async () => {
+    const a = await upstream('a')
+    const b = await upstream('b')
+    const r = await router()
+    r.add({ id: 'a', revision: 'v1', host: '127.0.0.1', port: a.port })
+    r.add({ id: 'b', revision: 'v2', host: '127.0.0.1', port: b.port })
+    r.setWeights({ v1: 3, v2: 1 })
+    const bodies: string[] = []
+    for (let i = 0; i < 8; i++) bodies.push((await get(r.port, false)).body)
+    expect(bodies.filter((x) => x === 'a').length).toBe(6)
+    expect(bodies.filter((x) => x === 'b').length).toBe(2)
+    r.setWeights({ v2: 1 })
+    expect((await get(r.port, false)).body).toBe('b')
+    r.setWeights({ v3: 1 }) // a revision with no endpoint: an empty pool
+    await expect(get(r.port, false)).rejects.toMatchObject({ code: 'ECONNRESET' })
+    expect(r.stats().total.noEndpoint).toBe(1)
+  })
+
+  it('passes a protocol switch (101) through as a tunnel and stops framing', async () => {
+    const a = await upstream('a')
+    const tunnels: net.Socket[] = []
+    cleanups.push(() => tunnels.forEach((t) => t.destroy()))
+    a.server.on('upgrade', (_req, socket: net.Socket) => {
+      tunnels.push(socket)
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n')
+      socket.on('data', (d: Buffer) => socket.write(d))
+    })
+    const r = await router()
+    r.add({ id: 'a', revision: 'v1', host: '127.0.0.1', port: a.port })
+    const socket = net.connect(r.port, '127.0.0.1')
+    cleanups.push(() => void socket.destroy())
+    let received = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (d: string) => (received += d))
+    socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n')
+    await waitFor('the 101', () => received.includes('\r\n\r\n'))
+    socket.write('GET /not-a-request HTTP/1.1\r\n\r\n')
+    await waitFor('the echo', () => received.endsWith('GET /not-a-request HTTP/1.1\r\n\r\n'))
+    const s = r.stats()
+    expect(s.total.requests).toBe(1)
+    expect(s.total.responses['1xx']).toBe(1)
+    expect(s.total.passthrough).toBe(1)
+    expect(s.inFlight).toBe(0)
+  })
+
   it('empty pool: the connection is reset and counted as noEndpoint; a dead endpoint is a counted refused', async () => {
     const r = await router()
     await expect(get(r.port, false)).rejects.toMatchObject({ code: 'ECONNRESET' })

@@ -316,7 +316,9 @@ class L4Connection {
 
   /** Router closing: end the connection once nothing is outstanding on it. */
   shutdown(): void {
-    if (this.dead || this.outstanding.length > 0 || !this.requests.idle || !this.responses.idle) return
+    if (this.dead) return
+    // a tunnel has no message boundaries to wait for
+    if (this.framed && (this.outstanding.length > 0 || !this.requests.idle || !this.responses.idle)) return
     if (!this.client.destroyed) this.client.end()
     if (!this.upstream.destroyed) this.upstream.end()
   }
