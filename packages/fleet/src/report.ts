@@ -91,6 +91,11 @@ function probeLine(name: string, p: ResolvedProbe): string {
   return `${name} ${p.path} every ${p.periodMs} ms (timeout ${p.timeoutMs} ms, failure ${p.failureThreshold}, success ${p.successThreshold}${p.initialDelayMs ? `, delay ${p.initialDelayMs} ms` : ''})`
 }
 
+/** a percentage as given, beside what it resolved to */
+function given(input: number | string): string {
+  return typeof input === 'string' && input.includes('%') ? ` (${input})` : ''
+}
+
 function countsCell(c: RevisionCounts | undefined): string {
   if (!c) return '-'
   return `${c.ready}/${c.available}/${c.terminating}`
@@ -105,7 +110,7 @@ export function formatReport(r: Report): string {
   out.push(`  from ${p.from.name}: ${p.from.command}`)
   out.push(`  to   ${p.to.name}: ${p.to.command}`)
   out.push(
-    `  maxSurge ${p.rolling.maxSurge} (${String(p.rolling.maxSurgeInput)}), maxUnavailable ${p.rolling.maxUnavailable} (${String(p.rolling.maxUnavailableInput)}), ` +
+    `  maxSurge ${p.rolling.maxSurge}${given(p.rolling.maxSurgeInput)}, maxUnavailable ${p.rolling.maxUnavailable}${given(p.rolling.maxUnavailableInput)}, ` +
       `minReadySeconds ${p.rolling.minReadySeconds}, progressDeadlineSeconds ${p.rolling.progressDeadlineSeconds}`,
   )
   out.push(`  endpointDelayMs ${p.endpointDelayMs}, terminationGracePeriodSeconds ${p.terminationGracePeriodSeconds}`)
