@@ -17,9 +17,9 @@ export const LABELS = {
 
 /** Overhead groups: every variant is measured back to back with the group's baseline. */
 export const GROUPS = [
-  { name: 'Fastify 5', baseline: 'fastify-bare', variants: ['fastify-zerodrop', 'fastify-zerodrop-metrics', 'fastify-metrics', 'fastify-terminus', 'fastify-lightship'] },
-  { name: 'Express 5', baseline: 'express-bare', variants: ['express-zerodrop-metrics', 'express-prom-bundle'] },
-  { name: 'node:http', baseline: 'http-bare', variants: ['http-zerodrop'] },
+  { name: 'Fastify 5', baseline: 'fastify-bare', variants: ['fastify-zerodrop', 'fastify-zerodrop-metrics', 'fastify-metrics', 'fastify-terminus', 'fastify-lightship'], cpuRate: 4000 },
+  { name: 'Express 5', baseline: 'express-bare', variants: ['express-zerodrop-metrics', 'express-prom-bundle'], cpuRate: 3000 },
+  { name: 'node:http', baseline: 'http-bare', variants: ['http-zerodrop'], cpuRate: 4000 },
 ]
 
 /** Readiness probe latency under load (the servers that serve a readiness probe). */
@@ -44,8 +44,6 @@ export const FULL = {
   throughputSeconds: 2,
   cpuSeconds: 2,
   connections: 100,
-  /** fixed rate for CPU per request, as a share of the baseline's measured capacity */
-  cpuRateShare: 0.5,
   probeConfigs: PROBE_CONFIGS,
   probeSeconds: 6,
   probeCheckMs: 50,
@@ -55,18 +53,19 @@ export const FULL = {
   drainReps: 2,
   idleClients: 100,
   fleet: true,
+  fleetRounds: 3,
+  rolling: { replicas: 2, maxSurge: 1, periodMs: 200, endpointDelayMs: 500, drainDelayMs: 1000 },
 }
 
 /** ~10 s: every section's machinery once, tiny durations; the figures mean nothing. */
 export const SMOKE = {
   mode: 'smoke',
-  groups: [{ name: 'Fastify 5', baseline: 'fastify-bare', variants: ['fastify-zerodrop'] }],
+  groups: [{ name: 'Fastify 5', baseline: 'fastify-bare', variants: ['fastify-zerodrop'], cpuRate: 2000 }],
   rounds: 2,
   warmupSeconds: 0.5,
   throughputSeconds: 0.5,
   cpuSeconds: 0.5,
   connections: 10,
-  cpuRateShare: 0.5,
   probeConfigs: ['fastify-zerodrop'],
   probeSeconds: 2.5,
   probeCheckMs: 50,

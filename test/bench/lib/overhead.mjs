@@ -6,21 +6,22 @@ import { median, pairedRatio } from './stats.mjs'
 
 async function cpuUs(server) {
   const c = await server.call('cpu', undefined, 10_000)
-  return c.userUs + c.systemUs
+  return { total: c.userUs + c.systemUs, user: c.userUs }
 }
 
 async function throughput(server, loadgen, url, o, seconds = o.throughputSeconds) {
-  const c0 = await cpuUs(server)
+  const c0 = (await cpuUs(server)).total
   const r = await loadgen.call('saturate', { url, connections: o.connections, seconds })
-  const cpu = (await cpuUs(server)) - c0
+  const cpu = (await cpuUs(server)).total - c0
   return { rps: r.rps, ok: r.ok, bad: r.non2xx + r.errors + r.timeouts, p99Ms: r.p99Ms, serverCpuShare: cpu / 1e6 / r.durationS }
 }
 
 async function cpuPerRequest(server, loadgen, url, rate, o) {
   const c0 = await cpuUs(server)
   const r = await loadgen.call('paced', { url, rate, seconds: o.cpuSeconds })
-  const cpu = (await cpuUs(server)) - c0
-  return { usPerReq: r.ok > 0 ? cpu / r.ok : NaN, ok: r.ok, bad: r.non2xx + r.errors + r.timeouts, achievedRps: r.rps }
+  const c1 = await cpuUs(server)
+  const cpu = c1.total - c0.total
+  return { usPerReq: r.ok > 0 ? cpu / r.ok : NaN, userUsPerReq: r.ok > 0 ? (c1.user - c0.user) / r.ok : NaN, ok: r.ok, bad: r.non2xx + r.errors + r.timeouts, achievedRps: r.rps }
 }
 
 export async function runOverhead(o, loadgen, log) {
@@ -35,15 +36,16 @@ export async function runOverhead(o, loadgen, log) {
         const info = await s.ready
         servers[name] = { proc: s, url: `http://127.0.0.1:${info.port}/` }
       }
-      // Warm-up (JIT, connection pools), and the baseline's capacity fixes the group's CPU rate.
+      // Warm-up (JIT, connection pools). The CPU rate is fixed per group, not derived from a
+      // capacity measured on a noisy machine: every configuration then does the same work.
       let capacity = NaN
       for (const name of names) {
         const w = await throughput(servers[name].proc, loadgen, servers[name].url, o, o.warmupSeconds)
         if (name === g.baseline) capacity = w.rps
       }
-      const rate = Math.max(200, Math.round((capacity * o.cpuRateShare) / 100) * 100)
-      log(`overhead ${g.name}: baseline capacity ~${Math.round(capacity)} req/s, CPU per request measured at ${rate} req/s`)
-      const samples = Object.fromEntries(names.map((n) => [n, { rps: [], usPerReq: [], serverCpuShare: [], bad: 0 }]))
+      const rate = g.cpuRate
+      log(`overhead ${g.name}: baseline warm-up ~${Math.round(capacity)} req/s, CPU per request measured at ${rate} req/s`)
+      const samples = Object.fromEntries(names.map((n) => [n, { rps: [], usPerReq: [], userUsPerReq: [], serverCpuShare: [], achievedRps: [], bad: 0 }]))
       for (let round = 0; round < o.rounds; round++) {
         // Baseline first, then the variants; every other round reversed, so slow drift cancels.
         const order = round % 2 === 0 ? names : [...names].reverse()
@@ -55,6 +57,8 @@ export async function runOverhead(o, loadgen, log) {
           x.rps.push(t.rps)
           x.serverCpuShare.push(t.serverCpuShare)
           x.usPerReq.push(c.usPerReq)
+          x.userUsPerReq.push(c.userUsPerReq)
+          x.achievedRps.push(c.achievedRps)
           x.bad += t.bad + c.bad
         }
         log(`overhead ${g.name}: round ${round + 1}/${o.rounds} ` + names.map((n) => `${n} ${Math.round(samples[n].rps.at(-1))}/s ${samples[n].usPerReq.at(-1).toFixed(1)}us`).join(', '))
@@ -69,12 +73,15 @@ export async function runOverhead(o, loadgen, log) {
           rpsRatio: pairedRatio(x.rps, samples[g.baseline].rps),
           usPerReq: median(x.usPerReq),
           cpuRatio: pairedRatio(x.usPerReq, samples[g.baseline].usPerReq),
+          userUsPerReq: median(x.userUsPerReq),
+          userCpuRatio: pairedRatio(x.userUsPerReq, samples[g.baseline].userUsPerReq),
           serverCpuShareAtMax: median(x.serverCpuShare),
           failedRequests: x.bad,
           samples: x,
         }
       })
-      groups.push({ name: g.name, baseline: g.baseline, capacity, cpuRate: rate, connections: o.connections, rows })
+      const achieved = median(Object.values(samples).flatMap((x) => x.achievedRps))
+      groups.push({ name: g.name, baseline: g.baseline, warmupCapacity: capacity, cpuRate: rate, achievedCpuRate: achieved, connections: o.connections, rows })
     } finally {
       await Promise.all(Object.values(servers).map((s) => s.proc.stop()))
     }

@@ -64,11 +64,11 @@ export function markdown(results) {
     L.push(`### Overhead per request`)
     L.push('')
     L.push(`App route \`GET /\` → \`{"hello":"world"}\` (the worst case for overhead). Max req/s: ${options.connections} keep-alive connections, ${options.throughputSeconds} s per sample. ` +
-      `CPU/request: server CPU time (user + system, \`process.cpuUsage()\` over IPC) / responses at a fixed rate of ${Math.round(options.cpuRateShare * 100)} % of the bare server's capacity, ${options.cpuSeconds} s per sample. ` +
-      `${options.rounds} rounds; each ratio is the geometric mean of ${options.rounds} back-to-back pairs with the bare server, 95 % t-interval in brackets; lower CPU is better.`)
+      `CPU/request: server CPU time (user + system, \`process.cpuUsage()\` over IPC) / responses at a fixed rate per group (paced: 20 staggered autocannon instances), ${options.cpuSeconds} s per sample. ` +
+      `${options.rounds} rounds; each ratio is the geometric mean of ${options.rounds} back-to-back pairs with the bare server, 95 % t-interval in brackets; lower CPU is better. User-space CPU leaves out the kernel's share (socket writes and reads, the same for every configuration and the noisiest part on a shared machine).`)
     L.push('')
-    L.push(row(['configuration', 'req/s (median)', 'req/s vs bare', 'CPU µs/request (median)', 'CPU/request vs bare', 'server CPU at max']))
-    L.push(row(['---', '---:', '---:', '---:', '---:', '---:']))
+    L.push(row(['configuration', 'req/s (median)', 'req/s vs bare', 'CPU µs/request (median)', 'CPU/request vs bare', 'user-space CPU/request vs bare', 'server CPU at max']))
+    L.push(row(['---', '---:', '---:', '---:', '---:', '---:', '---:']))
     for (const g of results.overhead) {
       for (const r of g.rows) {
         L.push(row([
@@ -77,12 +77,13 @@ export function markdown(results) {
           r.baseline ? '1' : ratio(r.rpsRatio),
           fmt(r.usPerReq, 1),
           r.baseline ? '1' : ratio(r.cpuRatio),
+          r.baseline ? '1' : ratio(r.userCpuRatio),
           `${fmt(r.serverCpuShareAtMax * 100)} %`,
         ]))
       }
     }
     L.push('')
-    L.push(`CPU rates: ${results.overhead.map((g) => `${g.name} ${g.cpuRate} req/s`).join(', ')}. "server CPU at max" well below 100 % means the server was not the bottleneck (load generator or a noisy neighbour).`)
+    L.push(`CPU rates: ${results.overhead.map((g) => `${g.name} ${g.cpuRate} req/s (achieved ${fmt(g.achievedCpuRate)})`).join(', ')}. "server CPU at max" well below 100 % means the server was not the bottleneck (load generator or a noisy neighbour).`)
     L.push('')
   }
   if (results.probes) {

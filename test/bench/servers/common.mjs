@@ -19,10 +19,30 @@ export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-process.on('message', (m) => {
+let session
+process.on('message', async (m) => {
   if (m?.cmd === 'cpu') {
     const cpu = process.cpuUsage()
     process.send({ id: m.id, result: { userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss() } })
+  } else if (m?.cmd === 'profile-start') {
+    // Steady-state CPU profile for profile.mjs (startup excluded); inspector loaded only when asked.
+    const { Session } = await import('node:inspector')
+    session = new Session()
+    session.connect()
+    const post = (method, params) => new Promise((res, rej) => session.post(method, params, (err, r) => (err ? rej(err) : res(r))))
+    await post('Profiler.enable')
+    await post('Profiler.setSamplingInterval', { interval: m.args?.intervalUs ?? 100 })
+    await post('Profiler.start')
+    process.send({ id: m.id, result: true })
+  } else if (m?.cmd === 'profile-stop') {
+    session.post('Profiler.stop', (err, r) => {
+      if (err) return process.send({ id: m.id, error: String(err) })
+      import('node:fs').then((fs) => {
+        fs.writeFileSync(m.args.file, JSON.stringify(r.profile))
+        session.disconnect()
+        process.send({ id: m.id, result: m.args.file })
+      })
+    })
   }
 })
 

@@ -1,0 +1,28 @@
+// One rolling deploy of the demo (v1 → v2) with @zerodrop/fleet's deploy(), in its own process;
+// prints the report as JSON on IPC.
+import { deploy } from '@zerodrop/fleet'
+
+const args = JSON.parse(process.argv[2])
+const revision = (name) => ({
+  name,
+  command: [process.execPath, args.demo],
+  env: { APP_VERSION: name, DRAIN_DELAY_MS: String(args.drainDelayMs), SHUTDOWN_TIMEOUT_MS: '5000' },
+})
+process.send({ ready: true })
+try {
+  const report = await deploy({
+    from: revision('v1'),
+    to: revision('v2'),
+    replicas: args.replicas,
+    router: 'l4',
+    endpointDelayMs: args.endpointDelayMs,
+    terminationGracePeriodSeconds: 15,
+    rolling: { maxSurge: args.maxSurge, maxUnavailable: 0, minReadySeconds: 0, progressDeadlineSeconds: 60 },
+    probes: { common: { periodMs: args.periodMs, timeoutMs: 1000 } },
+    load: { leadMs: 1000, tailMs: 1000 },
+  })
+  process.send({ report: { verdict: report.verdict, dropped: report.dropped, exitCode: report.exitCode, timing: report.timing, events: report.events, steps: report.steps } })
+} catch (err) {
+  process.send({ error: err instanceof Error ? err.stack : String(err) })
+}
+process.exit(0)

@@ -1,0 +1,11 @@
+// The fleet's router (@zerodrop/fleet createRouter) in its own process, one endpoint in its pool.
+import { createRouter } from '@zerodrop/fleet'
+
+const [mode, upstreamPort] = process.argv.slice(2)
+const router = await createRouter({ mode, host: '127.0.0.1', port: 0 })
+router.add({ id: 'i1', revision: 'v1', host: '127.0.0.1', port: Number(upstreamPort) })
+process.on('message', (m) => {
+  if (m?.cmd === 'stats') process.send({ id: m.id, result: router.stats() })
+})
+process.send({ ready: true, port: router.port })
+process.on('disconnect', () => process.exit(0))
