@@ -49,6 +49,7 @@ load (autocannon through the router, plus exact clients as a cross-check)
   --connections N                     autocannon keep-alive connections (default 50)
   --rate N                            requests per second over all connections, evenly paced (default 300)
   --reconnect-rate N                  reopen each connection after N requests, 0 never (default 10)
+  --burst N                           requests a connection sends back to back before pausing (default 3)
   --method M --path P                 request line (default GET /)
   --header "Name: value"              request header, repeatable
   --body TEXT                         request body
@@ -90,6 +91,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   'load.connections': '--connections',
   'load.rate': '--rate',
   'load.reconnectRate': '--reconnect-rate',
+  'load.burst': '--burst',
   'load.method': '--method',
   'load.path': '--path',
   'load.leadMs': '--lead-ms',
@@ -117,6 +119,7 @@ const numberFlags = {
   connections: 'int',
   rate: 'num',
   'reconnect-rate': 'int',
+  burst: 'int',
   'lead-ms': 'int',
   'tail-ms': 'int',
   'timeout-ms': 'int',
@@ -233,6 +236,7 @@ function parse(argv: string[]): { help: boolean; options: DeployOptions; json: s
       connections: n('connections'),
       rate: n('rate'),
       reconnectRate: n('reconnect-rate'),
+      burst: n('burst'),
       method: str('method'),
       path: str('path'),
       headers,

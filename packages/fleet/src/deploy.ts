@@ -65,7 +65,8 @@ export async function deploy(options: DeployOptions): Promise<Report> {
 
     progress(`router ${o.router} listening on 127.0.0.1:${r.port}; starting ${o.replicas} × ${o.from.name}: ${o.from.display}`)
     for (let i = 0; i < o.replicas; i++) await f.create(o.from)
-    const initialDeadlineMs = o.rolling.progressDeadlineSeconds * 1000
+    // bringing `from` up is not part of the rollout: give a slow machine at least a minute
+    const initialDeadlineMs = Math.max(o.rolling.progressDeadlineSeconds, 60) * 1000
     let lastNote = Date.now()
     const allReady = await waitUntil(initialDeadlineMs, () => {
       const c = f.counts(o.from.name, o.rolling.minReadySeconds * 1000)
@@ -79,7 +80,7 @@ export async function deploy(options: DeployOptions): Promise<Report> {
       const notReady = f.live(o.from.name).filter((i) => !i.ready)
       const first = notReady[0]
       throw new InstanceNotReadyError(
-        `--from: expected ${o.replicas} ready instances of '${o.from.display}' within ${o.rolling.progressDeadlineSeconds} s, instead ${notReady.length} never became ready ` +
+        `--from: expected ${o.replicas} ready instances of '${o.from.display}' within ${initialDeadlineMs / 1000} s, instead ${notReady.length} never became ready ` +
           `(${notReady.map((i) => `${i.id} on port ${i.port}`).join(', ')}); check that the command listens on $PORT and answers ${o.probes.readiness.path}` +
           (first ? `; log ${first.logFile}${first.logTail() ? `\n--- last lines of ${first.id}'s log ---\n${first.logTail()}` : ''}` : ''),
         'from',

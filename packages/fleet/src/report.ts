@@ -142,6 +142,15 @@ export function formatReport(r: Report): string {
   }
   if (a.crossCheck) out.push(`  cross-check: ${a.crossCheck.consistent ? 'consistent' : 'INCONSISTENT'}: ${a.crossCheck.note}`)
   out.push('')
+  out.push('instances')
+  for (const i of r.instances) {
+    const t = i.termination
+    const end = t
+      ? `${t.killed ? 'SIGKILLed after the grace period' : 'exited'} ${secs(t.durationMs)} after SIGTERM (code ${String(t.code)}${t.signal ? `, ${t.signal}` : ''})`
+      : 'stopped with the fleet'
+    out.push(`  ${pad(i.id, 7)} port ${i.port}, ${i.restarts} restarts, ${end}`)
+  }
+  out.push('')
   const word = r.verdict === 'promoted' ? 'PROMOTED' : r.verdict === 'rolled-back' ? 'ROLLED BACK' : 'ROLLBACK FAILED'
   const served = r.bothRevisionsServed ? 'both revisions served traffic' : 'NOT both revisions served traffic'
   out.push(
