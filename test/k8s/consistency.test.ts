@@ -163,8 +163,14 @@ describe('the demo, started with the pod env, answers what the manifests probe a
     const d = demo!
     const started = Date.now()
     d.child.kill('SIGTERM')
-    const ready = await fetch(`${d.url}/readyz`, { signal: AbortSignal.timeout(2000) })
+    // The signal is delivered asynchronously: poll, bounded well inside one probe period.
+    let ready = await fetch(`${d.url}/readyz`, { signal: AbortSignal.timeout(2000) })
     await ready.arrayBuffer()
+    while (ready.status === 200 && Date.now() - started < 2000) {
+      await new Promise((r) => setTimeout(r, 20))
+      ready = await fetch(`${d.url}/readyz`, { signal: AbortSignal.timeout(2000) })
+      await ready.arrayBuffer()
+    }
     const live = await fetch(`${d.url}/livez`, { signal: AbortSignal.timeout(2000) })
     await live.arrayBuffer()
     expect(ready.status, 'readiness fails at once, so the pod leaves the endpoints').toBe(503)
