@@ -79,7 +79,11 @@ export interface RevisionStats {
   connections: number
   /** requests forwarded to an instance of this revision */
   requests: number
-  /** complete responses returned to the client (interim 100/102/103 are not counted; 101 is) */
+  /**
+   * Complete responses from an instance passed on to the client (interim 100/102/103 are not
+   * counted; 101 is). Counted when the router has written the last byte to the client socket, not
+   * when the client read it. Router-made 502/503/504 answers are not here: they are `failures`.
+   */
   responses: { '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number }
   /**
    * By cause, each a request the client did not get a real answer for, or got a router-made 502/504 for:
