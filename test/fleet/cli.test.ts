@@ -160,6 +160,14 @@ describe('zerodrop CLI', () => {
     }
   })
 
+  it('a --path the running revision does not answer with 2xx: exit 64 before the rollout', { timeout: 60_000 }, async () => {
+    const r = await cli(['deploy', '--from', demo('APP_VERSION=v1'), '--to', demo('APP_VERSION=v2'), '--path', '/no-such-route', '--replicas', '1', ...fast])
+    expect(r.code).toBe(64)
+    expect(r.stderr).toMatch(/--path: expected v1 to answer GET \/no-such-route with 2xx before the rollout starts, instead got '\d+ × 4xx in \d+ requests'/)
+    expect(recordedGroups().length).toBe(1)
+    expectNoneAlive(recordedGroups())
+  })
+
   it('SIGINT during a deploy stops every instance and exits 130', { timeout: 60_000 }, async () => {
     let sent = false
     const r = await cli(['deploy', '--from', demo('APP_VERSION=v1'), '--to', demo('APP_VERSION=v2'), '--probe-period-ms', '200', '--lead-ms', '500'], {

@@ -67,7 +67,8 @@ exit codes
   0   promoted, zero requests dropped
   1   requests dropped (whatever else happened), or the rollback failed too
   2   rolled back (progress deadline exceeded), zero requests dropped
-  64  bad usage: unknown flag or strategy, missing --to, a command that exits at once, a port that cannot be bound
+  64  bad usage: unknown flag or strategy, missing --to, a command that exits at once, a port that cannot be bound,
+      a request (--method/--path) the running revision does not answer with 2xx
   130 interrupted (SIGINT/SIGTERM); every instance is stopped first
 
 Dropped = lost + reset + refused + timed-out requests + non-2xx answers + requests with no endpoint,

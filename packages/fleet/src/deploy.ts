@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { reckon } from './accounting.js'
-import { AbortedError, InstanceNotReadyError } from './errors.js'
+import { AbortedError, InstanceNotReadyError, InvalidOptionError } from './errors.js'
 import { Fleet } from './fleet.js'
 import { startLoad, type LoadResult, type RunningLoad } from './load.js'
 import { resolveDeployOptions, type DeployOptions, type ResolvedDeployOptions } from './options.js'
@@ -95,6 +95,12 @@ export async function deploy(options: DeployOptions): Promise<Report> {
     load = await startLoad(url, o.load, maxLoadMs)
     const runningLoad = load
     await waitUntil(o.load.leadMs)
+    // a request shape the running revision does not answer with 2xx would count every request as dropped
+    const lead = r.stats().total
+    if (lead.requests >= 20 && lead.responses['2xx'] === 0) {
+      const got = Object.entries(lead.responses).filter(([, n]) => n > 0).map(([c, n]) => `${n} × ${c}`).join(', ') || 'no responses'
+      throw new InvalidOptionError('load.path', `${o.from.name} to answer ${o.load.method} ${o.load.path} with 2xx before the rollout starts`, `${got} in ${lead.requests} requests`)
+    }
 
     const rolloutStart = Date.now()
     const steps: StepRecord[] = []
