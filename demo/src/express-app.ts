@@ -4,7 +4,7 @@ import { expressLifecycle } from '@zerodrop/lifecycle/express'
 import type { Lifecycle } from '@zerodrop/lifecycle'
 import type { DemoConfig } from './config.js'
 import { addDemoChecks } from './checks.js'
-import { handleRoot, sleep, slowMs } from './work.js'
+import { rootResponse, slowResponse } from './work.js'
 
 /** The demo on Express with @zerodrop/lifecycle. */
 export function expressApp(config: DemoConfig): { server: http.Server; lifecycle: Lifecycle } {
@@ -22,13 +22,11 @@ export function expressApp(config: DemoConfig): { server: http.Server; lifecycle
   })
   addDemoChecks(lifecycle, config)
   app.get('/', async (_req, res) => {
-    if (config.latencyMs > 0) await sleep(config.latencyMs)
-    const r = handleRoot(config)
+    const r = await rootResponse(config)
     res.status(r.status).json(r.body)
   })
   app.get('/slow', async (req, res) => {
-    await sleep(slowMs(req.url))
-    res.json({ version: config.version, slow: true })
+    res.json(await slowResponse(config, req.url))
   })
   app.get('/events', (req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })

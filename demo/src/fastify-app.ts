@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { fastifyLifecycle } from '@zerodrop/lifecycle/fastify'
 import type { DemoConfig } from './config.js'
 import { addDemoChecks } from './checks.js'
-import { handleRoot, sleep, slowMs } from './work.js'
+import { rootResponse, slowResponse } from './work.js'
 
 /** The demo on Fastify with @zerodrop/lifecycle. */
 export async function fastifyApp(config: DemoConfig): Promise<FastifyInstance> {
@@ -20,14 +20,10 @@ export async function fastifyApp(config: DemoConfig): Promise<FastifyInstance> {
     done()
   })
   app.get('/', async (_req, reply) => {
-    if (config.latencyMs > 0) await sleep(config.latencyMs)
-    const r = handleRoot(config)
+    const r = await rootResponse(config)
     return reply.code(r.status).send(r.body)
   })
-  app.get('/slow', async (req) => {
-    await sleep(slowMs(req.url))
-    return { version: config.version, slow: true }
-  })
+  app.get('/slow', (req) => slowResponse(config, req.url))
   app.get('/events', (req, reply) => {
     reply.hijack()
     const res = reply.raw

@@ -3,7 +3,7 @@ import net from 'node:net'
 import Fastify from 'fastify'
 import express from 'express'
 import type { DemoConfig } from './config.js'
-import { handleRoot, sleep, slowMs } from './work.js'
+import { rootResponse, sleep, slowResponse } from './work.js'
 
 /**
  * Negative controls: the demo without @zerodrop/lifecycle, shut down the ways services
@@ -36,14 +36,10 @@ export async function naiveServer(config: DemoConfig): Promise<void> {
       done()
     })
     app.get('/', async (_req, reply) => {
-      if (config.latencyMs > 0) await sleep(config.latencyMs)
-      const r = handleRoot(config)
+      const r = await rootResponse(config)
       return reply.code(r.status).send(r.body)
     })
-    app.get('/slow', async (req) => {
-      await sleep(slowMs(req.url))
-      return { version: config.version, slow: true }
-    })
+    app.get('/slow', (req) => slowResponse(config, req.url))
     for (const p of ['/livez', '/startupz', '/readyz']) app.get(p, async () => 'ok')
     await app.ready()
     server = app.server
@@ -57,13 +53,11 @@ export async function naiveServer(config: DemoConfig): Promise<void> {
       else next()
     })
     app.get('/', async (_req, res) => {
-      if (config.latencyMs > 0) await sleep(config.latencyMs)
-      const r = handleRoot(config)
+      const r = await rootResponse(config)
       res.status(r.status).json(r.body)
     })
     app.get('/slow', async (req, res) => {
-      await sleep(slowMs(req.url))
-      res.json({ version: config.version, slow: true })
+      res.json(await slowResponse(config, req.url))
     })
     server = http.createServer(app)
   }

@@ -21,3 +21,15 @@ export function slowMs(url: string | undefined): number {
   const m = /[?&]ms=(\d+)/.exec(url ?? '')
   return Math.min(Number(m?.[1] ?? 2000), 60_000)
 }
+
+/** `GET /`: LATENCY_MS, then a little work (or an injected failure). */
+export async function rootResponse(config: DemoConfig): Promise<{ status: number; body: Record<string, unknown> }> {
+  if (config.latencyMs > 0) await sleep(config.latencyMs)
+  return handleRoot(config)
+}
+
+/** `GET /slow?ms=N`: answers after N ms. */
+export async function slowResponse(config: DemoConfig, url: string | undefined): Promise<Record<string, unknown>> {
+  await sleep(slowMs(url))
+  return { version: config.version, slow: true }
+}
