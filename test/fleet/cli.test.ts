@@ -160,6 +160,20 @@ describe('zerodrop CLI', () => {
     }
   })
 
+  it('a command that binds a port in use instead of $PORT: exit 64 saying so, nothing left running', { timeout: 60_000 }, async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()))
+    const port = (blocker.address() as net.AddressInfo).port
+    try {
+      const r = await cli(['deploy', '--from', demo(`PORT=${port}`), '--to', demo('APP_VERSION=v2'), ...fast])
+      expect(r.code).toBe(64)
+      expect(r.stderr).toMatch(/--from: expected .* to listen on the port in \$PORT \(\d+\) on 127.0.0.1, instead it exited because a port could not be bound \(EADDRINUSE\); does it ignore \$PORT\?/)
+      expectNoneAlive(recordedGroups())
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()))
+    }
+  })
+
   it('a --path the running revision does not answer with 2xx: exit 64 before the rollout', { timeout: 60_000 }, async () => {
     const r = await cli(['deploy', '--from', demo('APP_VERSION=v1'), '--to', demo('APP_VERSION=v2'), '--path', '/no-such-route', '--replicas', '1', ...fast])
     expect(r.code).toBe(64)

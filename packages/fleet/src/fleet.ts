@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { FleetError, InstanceExitedError, InstanceSpawnError } from './errors.js'
+import { FleetError, InstanceExitedError, InstanceSpawnError, PortUnavailableError } from './errors.js'
 import { Instance, type InstanceExit, type TerminationResult } from './instance.js'
 import type { ResolvedDeployOptions, ResolvedRevision } from './options.js'
 import { freePort, LOOPBACK } from './ports.js'
@@ -138,9 +138,18 @@ export class Fleet {
     this.#event(instance, 'crashed', `code ${String(exit.code)} signal ${String(exit.signal)} after ${exit.ranMs} ms`)
     // A command that exits before it ever started, on its first run and before any instance of its
     // revision started, is a usage error (exit 64): a typo, a missing file, a port it cannot bind.
+    const tail = instance.logTail(20)
+    if (exit.beforeStarted && /EADDRINUSE/.test(tail) && this.#fatal === undefined) {
+      this.#fatal = new PortUnavailableError(
+        `--${instance.revision.option}: expected '${instance.revision.display}' to listen on the port in $PORT (${instance.port}) on 127.0.0.1, ` +
+          `instead it exited because a port could not be bound (EADDRINUSE); does it ignore $PORT? instance ${instance.id}, log ${instance.logFile}\n--- last lines of the log ---\n${instance.logTail()}`,
+        undefined,
+        instance.revision.option,
+      )
+      return
+    }
     const siblingsStarted = this.#instances.some((i) => i.revision.name === instance.revision.name && i.everStarted)
     if (exit.beforeStarted && instance.restarts === 0 && !siblingsStarted && this.#fatal === undefined) {
-      const tail = instance.logTail()
       this.#fatal = new InstanceExitedError(
         `--${instance.revision.option}: expected a command that starts a server on $PORT, instead '${instance.revision.display}' exited at once ` +
           `(code ${String(exit.code)}, signal ${String(exit.signal)}, after ${exit.ranMs} ms) before its startup probe passed; instance ${instance.id}, port ${instance.port}, log ${instance.logFile}` +
