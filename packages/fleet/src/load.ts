@@ -34,6 +34,8 @@ export interface LoadResult {
   readonly exact: ExactSummary | undefined
   /** ms from start to the graceful end */
   readonly durationMs: number
+  /** ms from start until stop() was called: the time requests were being sent */
+  readonly sendingMs: number
 }
 
 export interface RunningLoad {
@@ -153,6 +155,7 @@ export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: 
   return {
     elapsed: () => Math.round(performance.now() - t0),
     async stop(): Promise<LoadResult> {
+      const sendingMs = Math.round(performance.now() - t0)
       stopping = true
       // clients waiting for their next slot have nothing in flight: end them now
       for (const [client, t] of pending) {
@@ -165,6 +168,7 @@ export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: 
         autocannon: summarize(result, load),
         exact: exactResult === undefined ? undefined : summarizeExact(exactResult, load.exactClients),
         durationMs: Math.round(performance.now() - t0),
+        sendingMs,
       }
     },
   }

@@ -41,7 +41,10 @@ export interface Report {
     readonly rolloutStartMs: number
     /** ms from the rollout's start until it was complete (new revision available, old drained), or rolled back */
     readonly rolloutDurationMs: number
+    /** ms the load was sending requests */
     readonly loadDurationMs: number
+    /** ms the graceful stop took (outstanding requests finishing) */
+    readonly loadStopMs: number
     readonly totalMs: number
   }
   readonly steps: readonly ReportStep[]
@@ -49,7 +52,7 @@ export interface Report {
   readonly load: {
     /** requests the router forwarded (its count, not autocannon's) */
     readonly requests: number
-    /** router requests per second over the load's duration */
+    /** router requests per second while the load was sending */
     readonly rps: number
     readonly latencyMs: LoadResult['autocannon']['latencyMs']
     readonly autocannon: LoadResult['autocannon']
