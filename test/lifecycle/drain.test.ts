@@ -33,6 +33,7 @@ describe.each(adapters)('drain contract: $name', ({ script, env }) => {
     expect(during.length).toBeGreaterThan(20)
     expect(during.filter((r) => !r.connectionClose)).toEqual([])
     expect(load.records.filter((r) => r.end < run.sigAt && r.connectionClose)).toEqual([])
+    console.log(`drain figures: sent=${load.sent} ok=${load.ok} lost=${load.lost} non2xx=${load.non2xx} refused-after-close=${load.refused} served-during-drain=${during.length} sigterm-to-exit=${Math.round(run.sigToExitMs)}ms (drain delay ${DRAIN_DELAY_MS}ms)`)
     // it waited out the delay, then exited promptly (idle keep-alive sockets did not hold it)
     expect(run.sigToExitMs).toBeGreaterThanOrEqual(DRAIN_DELAY_MS)
     expect(run.sigToExitMs).toBeLessThan(DRAIN_DELAY_MS + 2500)
