@@ -96,8 +96,7 @@ export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: 
             if (keepAlive === false) closeAnnounced = true
           })
           client._connect = function connectFresh(): void {
-            closeAnnounced = false
-            inBurst = 0
+            closeAnnounced = false // a burst goes on over the new connection
             connect()
           }
           client._doRequest = function paced(): void {
