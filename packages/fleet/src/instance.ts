@@ -87,6 +87,9 @@ export function groupAlive(pgid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
+  // the common case: the leader itself still runs (one file read, not a scan of /proc)
+  const leader = procState(pgid)
+  if (leader !== undefined && leader.pgrp === pgid && leader.state !== 'Z' && leader.state !== 'X') return true
   let entries: string[]
   try {
     entries = fs.readdirSync('/proc')
@@ -95,17 +98,22 @@ export function groupAlive(pgid: number): boolean {
   }
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue
-    let stat: string
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
-    } catch {
-      continue
-    }
-    // pid (comm) state ppid pgrp ... — comm may contain spaces and parentheses
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true
+    const p = procState(Number(entry))
+    if (p !== undefined && p.pgrp === pgid && p.state !== 'Z' && p.state !== 'X') return true
   }
   return false
+}
+
+function procState(pid: number): { state: string; pgrp: number } | undefined {
+  let stat: string
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return undefined
+  }
+  // pid (comm) state ppid pgrp ... — comm may contain spaces and parentheses
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return { state: fields[0] ?? '', pgrp: Number(fields[2]) }
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -312,7 +320,7 @@ export class Instance {
         liveGroups.delete(pgid)
         return { killed: true }
       }
-      await sleep(20)
+      await sleep(25)
     }
     liveGroups.delete(pgid)
     return { killed: false }
