@@ -6,6 +6,7 @@ import { AbortedError, FleetUsageError } from './errors.js'
 import { killAllInstancesSync } from './instance.js'
 import type { DeployOptions, ProbeOptions } from './options.js'
 import { EXIT_CODES, formatReport } from './report.js'
+import { applyRuntimeFlags, RuntimeDockerError } from './runtime-docker.js'
 
 const HELP = `zerodrop — deploy a service v1 → v2 on a local fleet under load, and fail if one request is dropped
 
@@ -19,6 +20,10 @@ revisions
   --to CMD                            command of the revision to deploy (required)
   --strategy rolling                  deployment strategy (default rolling; blue-green and canary are not implemented yet)
   --replicas N                        instances per revision (default 3)
+  --runtime process|docker            process: each instance runs the command (default); docker: each instance is a
+                                      container on the host network, stopped with docker stop -t <grace>
+  --image IMG --to-image IMG          with --runtime docker, instead of --from/--to: the images of the two revisions
+  --container-env NAME=VALUE          with --runtime docker: environment for every container, repeatable
 
 router
   --router l4|l7                      l4: each connection pinned to one instance (kube-proxy);
@@ -268,9 +273,9 @@ function usageMessage(err: FleetUsageError): string {
 export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>
   try {
-    parsed = parse(argv)
+    parsed = parse(applyRuntimeFlags(argv))
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof RuntimeDockerError) {
       process.stderr.write(`zerodrop: ${err.message}\n`)
       return EXIT_CODES.usage
     }
