@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Where a configuration's CPU goes: `node test/bench/profile.mjs <server> [<server>…] [--seconds 6] [--rate 3000]`.
+// Where a configuration's CPU goes: `node test/bench/profile.mjs <server> [<server>…] [--seconds 6] [--rate 3000] [--diff]`
+// (--diff: the first server is the baseline; prints each function's extra µs per request in the others).
 // Starts each server, warms it up, profiles it (inspector, started and stopped over IPC) while it drives a paced load at a fixed rate (autocannon in
 // the load-generator child), stops it with SIGTERM and summarises the profile: self time by
 // package and the top functions, plus inclusive time of every frame from @zerodrop/lifecycle,
@@ -12,7 +13,7 @@ import { BENCH_DIR, LOAD_CPU, SERVER_CPU, pinSelf, startChild, stopAll } from '.
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { seconds: { type: 'string', default: '6' }, rate: { type: 'string', default: '3000' }, top: { type: 'string', default: '25' }, keep: { type: 'string' } },
+  options: { seconds: { type: 'string', default: '6' }, rate: { type: 'string', default: '3000' }, top: { type: 'string', default: '25' }, keep: { type: 'string' }, diff: { type: 'boolean', default: false } },
 })
 const seconds = Number(values.seconds)
 const rate = Number(values.rate)
@@ -25,6 +26,32 @@ function pkgOf(url) {
   if (url.startsWith('node:')) return 'node core'
   if (url.includes('/test/bench/')) return 'bench server'
   return url
+}
+
+/** µs per request spent in each function (self time), and in total, for a diff against a baseline. */
+function perRequest(file, requests) {
+  const prof = JSON.parse(fs.readFileSync(file, 'utf8'))
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]))
+  const usPerSample = (prof.endTime - prof.startTime) / prof.samples.length
+  const fn = new Map()
+  let busy = 0
+  for (const id of prof.samples) {
+    const cf = byId.get(id).callFrame
+    if (cf.functionName === '(idle)' || cf.functionName === '(program)') continue
+    busy++
+    const key = `${cf.functionName || '(anonymous)'} ${cf.url ? cf.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/packages\//, 'packages/') : ''}:${cf.lineNumber + 1}`
+    fn.set(key, (fn.get(key) ?? 0) + usPerSample / requests)
+  }
+  return { total: (busy * usPerSample) / requests, fn }
+}
+
+function diff(base, variant, topN) {
+  const lines = [`busy µs/request: baseline ${base.total.toFixed(1)}, variant ${variant.total.toFixed(1)} (${(variant.total / base.total).toFixed(3)} ×)`]
+  const keys = new Set([...base.fn.keys(), ...variant.fn.keys()])
+  const d = [...keys].map((k) => [k, (variant.fn.get(k) ?? 0) - (base.fn.get(k) ?? 0)]).sort((a, b) => b[1] - a[1])
+  lines.push(`largest increases (µs/request):`)
+  for (const [k, v] of d.slice(0, topN)) lines.push(`  ${v >= 0 ? '+' : ''}${v.toFixed(2).padStart(6)}  ${k}`)
+  return lines.join('\n')
 }
 
 function summarise(file, topN) {
@@ -74,6 +101,7 @@ function summarise(file, topN) {
 
 pinSelf(LOAD_CPU)
 const dir = values.keep ? path.resolve(values.keep) : fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-prof-'))
+let baseline
 const loadgen = startChild(`${BENCH_DIR}lib/loadgen.mjs`, { cpu: LOAD_CPU })
 try {
   await loadgen.ready
@@ -90,6 +118,9 @@ try {
     await s.stop()
     console.log(`\n=== ${name}: ${r.ok} responses at ${rate} req/s (profile ${file})`)
     console.log(summarise(file, Number(values.top)))
+    const pr = perRequest(file, r.ok)
+    if (values.diff && baseline === undefined) baseline = { name, pr }
+    else if (values.diff) console.log(`--- ${name} vs ${baseline.name}\n${diff(baseline.pr, pr, Number(values.top))}`)
   }
 } finally {
   await stopAll()

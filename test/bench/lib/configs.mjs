@@ -39,7 +39,7 @@ export const DRAIN_CONFIGS = [
 export const FULL = {
   mode: 'full',
   groups: GROUPS,
-  rounds: 6,
+  rounds: 5,
   warmupSeconds: 1,
   throughputSeconds: 2,
   cpuSeconds: 2,
