@@ -8,11 +8,15 @@ import { startLoad, type LoadResult, type RunningLoad } from './load.js'
 import { resolveDeployOptions, type DeployOptions, type ResolvedDeployOptions } from './options.js'
 import { assertBindable, LOOPBACK } from './ports.js'
 import { exitCodeFor, withShares, type Report } from './report.js'
+import { blueGreen } from './blue-green.js'
+import { canary } from './canary.js'
+import { isProgressive } from './progressive.js'
+import { progressiveReport } from './progressive-report.js'
 import { rolling } from './rolling.js'
 import { createRouter, type Router } from './router.js'
 import type { StepRecord, Strategy, StrategyContext } from './strategy.js'
 
-const STRATEGY_IMPLEMENTATIONS: Readonly<Record<ResolvedDeployOptions['strategy'], Strategy>> = { rolling }
+const STRATEGY_IMPLEMENTATIONS: Readonly<Record<ResolvedDeployOptions['strategy'], Strategy>> = { rolling, 'blue-green': blueGreen, canary }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
@@ -146,12 +150,16 @@ export async function deploy(options: DeployOptions): Promise<Report> {
     const accounting = reckon(stats, loadResult)
     const finalRequests = requestsByRevision()
     const ok = (rev: string): number => accounting.byRevision[rev]?.ok ?? 0
+    // a release the analysis judged bad: its non-2xx answers are what the gate let through,
+    // reported against their bound (progressive-report.ts), not drops; every other failure is
+    const progressive = isProgressive(result) ? progressiveReport(result.progressive, accounting, o.to.name) : undefined
+    const dropped = accounting.dropped - (progressive?.badRelease?.failed ?? 0)
     const report: Report = {
       schema: 'zerodrop.report/v1',
       verdict: result.outcome,
-      exitCode: exitCodeFor(result.outcome, accounting.dropped),
+      exitCode: exitCodeFor(result.outcome, dropped),
       reason: result.reason,
-      dropped: accounting.dropped,
+      dropped,
       bothRevisionsServed: ok(o.from.name) > 0 && ok(o.to.name) > 0,
       parameters: {
         strategy: o.strategy,
@@ -163,6 +171,9 @@ export async function deploy(options: DeployOptions): Promise<Report> {
         endpointDelayMs: o.endpointDelayMs,
         terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
         rolling: o.rolling,
+        ...(o.strategy === 'rolling' ? {} : { analysis: o.analysis }),
+        ...(o.strategy === 'canary' ? { canary: o.canary } : {}),
+        ...(o.strategy === 'blue-green' ? { blueGreen: o.blueGreen } : {}),
         probes: o.probes,
         load: o.load,
       },
@@ -187,6 +198,7 @@ export async function deploy(options: DeployOptions): Promise<Report> {
       perSecond: stats.perSecond,
       instances: f.records(),
       runDir,
+      ...(progressive === undefined ? {} : { progressive }),
     }
     return report
   } finally {

@@ -1,4 +1,15 @@
 import { InvalidOptionError } from './errors.js'
+import {
+  resolveAnalysis,
+  resolveBlueGreen,
+  resolveCanary,
+  type AnalysisSettings,
+  type BlueGreenOptions,
+  type CanaryOptions,
+  type ResolvedAnalysis,
+  type ResolvedBlueGreen,
+  type ResolvedCanary,
+} from './progressive-options.js'
 import type { RouterMode } from './router.js'
 
 /**
@@ -134,8 +145,8 @@ export interface ResolvedLoad {
   readonly exactIntervalMs: number
 }
 
-export type StrategyName = 'rolling'
-export const STRATEGIES: readonly string[] = ['rolling']
+export type StrategyName = 'rolling' | 'blue-green' | 'canary'
+export const STRATEGIES: readonly string[] = ['rolling', 'blue-green', 'canary']
 export const ROUTER_MODES: readonly RouterMode[] = ['l4', 'l7']
 
 export interface ProgressEvent {
@@ -162,6 +173,10 @@ export interface DeployOptions {
   /** SIGKILL this long after SIGTERM. @default 30 */
   readonly terminationGracePeriodSeconds?: number
   readonly rolling?: RollingOptions
+  /** The gate of blue-green and canary (Argo Rollouts analysis semantics). */
+  readonly analysis?: AnalysisSettings
+  readonly canary?: CanaryOptions
+  readonly blueGreen?: BlueGreenOptions
   readonly probes?: ProbesOptions
   readonly load?: LoadOptions
   /** Folder for instance logs. @default a new folder under the OS temp dir */
@@ -184,6 +199,9 @@ export interface ResolvedDeployOptions {
   readonly endpointDelayMs: number
   readonly terminationGracePeriodSeconds: number
   readonly rolling: ResolvedRolling
+  readonly analysis: ResolvedAnalysis
+  readonly canary: ResolvedCanary
+  readonly blueGreen: ResolvedBlueGreen
   readonly probes: ResolvedProbes
   readonly load: ResolvedLoad
   readonly runDir: string | undefined
@@ -312,7 +330,7 @@ function resolveRevision(option: 'from' | 'to', value: unknown, defaultName: str
 export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOptions {
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'an object', options)
   const strategy = options.strategy ?? 'rolling'
-  if (!STRATEGIES.includes(strategy)) throw new InvalidOptionError('strategy', `one of ${STRATEGIES.join(', ')} (blue-green and canary are not implemented yet)`, strategy)
+  if (!STRATEGIES.includes(strategy)) throw new InvalidOptionError('strategy', `one of ${STRATEGIES.join(', ')}`, strategy)
   if (options.from === undefined) throw new InvalidOptionError('from', 'the command of the running revision', undefined)
   if (options.to === undefined) throw new InvalidOptionError('to', 'the command of the revision to deploy', undefined)
   const from = resolveRevision('from', options.from, 'v1')
@@ -382,6 +400,9 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
     endpointDelayMs,
     terminationGracePeriodSeconds,
     rolling,
+    analysis: resolveAnalysis(options.analysis),
+    canary: resolveCanary(options.canary),
+    blueGreen: resolveBlueGreen(options.blueGreen),
     probes,
     load,
     runDir: options.runDir,

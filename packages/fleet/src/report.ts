@@ -3,6 +3,7 @@ import type { FleetEvent, InstanceRecord, RevisionCounts } from './fleet.js'
 import type { LoadResult } from './load.js'
 import type { ResolvedDeployOptions, ResolvedProbe } from './options.js'
 import type { RouterMode, RouterStats } from './router.js'
+import { formatProgressive, type ProgressiveReport } from './progressive-report.js'
 import type { Outcome, StepRecord } from './strategy.js'
 
 export const EXIT_CODES = Object.freeze({ promoted: 0, dropped: 1, rolledBack: 2, usage: 64 })
@@ -32,6 +33,9 @@ export interface Report {
     readonly endpointDelayMs: number
     readonly terminationGracePeriodSeconds: number
     readonly rolling: ResolvedDeployOptions['rolling']
+    readonly analysis?: ResolvedDeployOptions['analysis']
+    readonly canary?: ResolvedDeployOptions['canary']
+    readonly blueGreen?: ResolvedDeployOptions['blueGreen']
     readonly probes: ResolvedDeployOptions['probes']
     readonly load: ResolvedDeployOptions['load']
   }
@@ -62,6 +66,8 @@ export interface Report {
   readonly perSecond: RouterStats['perSecond']
   readonly instances: readonly InstanceRecord[]
   readonly runDir: string
+  /** blue-green and canary: weights per period, analyses, flips, detection, a bad release against its bound */
+  readonly progressive?: ProgressiveReport
 }
 
 export function exitCodeFor(outcome: Outcome, dropped: number): 0 | 1 | 2 {
@@ -145,6 +151,7 @@ export function formatReport(r: Report): string {
   }
   if (a.crossCheck) out.push(`  cross-check: ${a.crossCheck.consistent ? 'consistent' : 'INCONSISTENT'}: ${a.crossCheck.note}`)
   out.push('')
+  if (r.progressive) out.push(formatProgressive(r.progressive), '')
   out.push('instances')
   for (const i of r.instances) {
     const t = i.termination
