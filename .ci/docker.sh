@@ -26,5 +26,4 @@ fi
 docker info >/dev/null 2>&1 || { echo "dockerd did not answer 'docker info' within 60 s; see /var/log/zerodrop-dockerd.log" >&2; exit 1; }
 log "engine $(docker version --format '{{.Server.Version}}'), storage $(docker info --format '{{.Driver}}')"
 
-bash demo/scripts/local-base-image.sh
-bash demo/scripts/build-images.sh
+bash demo/scripts/build-images.sh  # makes the local base image first when it is missing
