@@ -101,11 +101,11 @@ describe('rolling deploy of the demo under load', () => {
     await expectNothingLeft(r)
   })
 
-  // Slow requests (40 ms) keep connections busy when the server ends them: the moment a
+  // Slow requests (100 ms) keep connections busy when the server ends them: the moment a
   // stoppable-style server loses the next request on a reused keep-alive socket. The correct
   // drain and the stoppable one are run in the same harness with the same latency.
-  it('l4 with 40 ms requests: promoted, zero dropped', { timeout: 120_000 }, async () => {
-    const r = await run({ both: 'LATENCY_MS=40' })
+  it('l4 with 100 ms requests: promoted, zero dropped', { timeout: 120_000 }, async () => {
+    const r = await run({ both: 'LATENCY_MS=100' })
     expect(r.verdict).toBe('promoted')
     expect(r.dropped).toBe(0)
     expect(r.bothRevisionsServed).toBe(true)
@@ -113,7 +113,7 @@ describe('rolling deploy of the demo under load', () => {
   })
 
   it('negative control: NAIVE=stoppable (ends sockets after a response without Connection: close) drops requests', { timeout: 120_000 }, async () => {
-    const r = await run({ both: 'LATENCY_MS=40 NAIVE=stoppable' })
+    const r = await run({ both: 'LATENCY_MS=100 NAIVE=stoppable' })
     expect(r.dropped).toBeGreaterThan(0)
     expect(r.accounting.byRevision.v1?.lost).toBeGreaterThan(0)
     expect(r.exitCode).toBe(1)

@@ -53,7 +53,7 @@ probes (kubelet semantics; HTTP GET, 200-399 passes; the same settings for all t
 load (autocannon through the router, plus exact clients as a cross-check)
   --connections N                     autocannon keep-alive connections (default 50)
   --rate N                            requests per second over all connections, evenly paced (default 300)
-  --reconnect-rate N                  reopen each connection after N requests, 0 never (default 10)
+  --reconnect-rate N                  reopen each connection after N requests, 0 never (default 30)
   --burst N                           requests a connection sends back to back before pausing (default 3)
   --method M --path P                 request line (default GET /)
   --header "Name: value"              request header, repeatable
