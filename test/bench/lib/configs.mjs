@@ -17,9 +17,9 @@ export const LABELS = {
 
 /** Overhead groups: every variant is measured back to back with the group's baseline. */
 export const GROUPS = [
-  { name: 'Fastify 5', baseline: 'fastify-bare', variants: ['fastify-zerodrop', 'fastify-zerodrop-metrics', 'fastify-metrics', 'fastify-terminus', 'fastify-lightship'], cpuRate: 4000 },
-  { name: 'Express 5', baseline: 'express-bare', variants: ['express-zerodrop-metrics', 'express-prom-bundle'], cpuRate: 3000 },
-  { name: 'node:http', baseline: 'http-bare', variants: ['http-zerodrop'], cpuRate: 4000 },
+  { name: 'Fastify 5', baseline: 'fastify-bare', variants: ['fastify-zerodrop', 'fastify-zerodrop-metrics', 'fastify-metrics', 'fastify-terminus', 'fastify-lightship'], cpuRate: 1000 },
+  { name: 'Express 5', baseline: 'express-bare', variants: ['express-zerodrop-metrics', 'express-prom-bundle'], cpuRate: 1000 },
+  { name: 'node:http', baseline: 'http-bare', variants: ['http-zerodrop'], cpuRate: 1000 },
 ]
 
 /** Readiness probe latency under load (the servers that serve a readiness probe). */
@@ -60,7 +60,7 @@ export const FULL = {
 /** ~10 s: every section's machinery once, tiny durations; the figures mean nothing. */
 export const SMOKE = {
   mode: 'smoke',
-  groups: [{ name: 'Fastify 5', baseline: 'fastify-bare', variants: ['fastify-zerodrop'], cpuRate: 2000 }],
+  groups: [{ name: 'Fastify 5', baseline: 'fastify-bare', variants: ['fastify-zerodrop'], cpuRate: 1000 }],
   rounds: 2,
   warmupSeconds: 0.5,
   throughputSeconds: 0.5,

@@ -103,11 +103,11 @@ export function markdown(results) {
     L.push('')
     L.push(`Median of ${options.drainReps} runs each; drain delay ${options.drainDelayMs} ms where the library has one.`)
     L.push('')
-    L.push(row(['configuration', 'idle server (ms)', `${options.idleClients} idle keep-alive clients (ms)`, 'over the delay (ms)', 'exit codes', 'sockets closed by server']))
-    L.push(row(['---', '---:', '---:', '---:', '---', '---:']))
+    L.push(row(['configuration', 'idle server (ms)', `${options.idleClients} idle keep-alive clients (ms)`, 'over the delay (ms)', 'exit codes']))
+    L.push(row(['---', '---:', '---:', '---:', '---']))
     for (const d of results.drain) {
       const c = d.scenarios.clients
-      L.push(row([d.label, fmt(d.scenarios.idle.medianMs), fmt(c.medianMs), fmt(d.overDelayMs), [...d.scenarios.idle.exitCodes, ...c.exitCodes].join(' '), c.runs.map((r) => `${r.closedByServer}/${r.opened}`).join(', ')]))
+      L.push(row([d.label, fmt(d.scenarios.idle.medianMs), fmt(c.medianMs), fmt(d.overDelayMs), [...d.scenarios.idle.exitCodes, ...c.exitCodes].join(' ')]))
     }
     L.push('')
   }
@@ -121,7 +121,7 @@ export function markdown(results) {
       L.push(row(['direct to one instance', `${fmt(f.router.direct)} req/s`, '', '1']))
       for (const m of ['l4', 'l7']) if (f.router[m]) L.push(row([`through the router (${m})`, `${fmt(f.router[m].rps)} req/s`, 'direct', ratio(f.router[m])]))
     }
-    if (f.rolling) L.push(row([`rolling deploy ${f.rolling.description}`, `${fmt(f.rolling.durationMs)} ms`, `${fmt(f.rolling.minimumMs)} ms (theoretical minimum)`, fmt(f.rolling.ratio, 3)]))
+    if (f.rolling) L.push(row([`rolling deploy ${f.rolling.description}: ${f.rolling.verdict}, ${f.rolling.dropped} dropped`, `${fmt(f.rolling.durationMs)} ms`, `${fmt(f.rolling.minimumMs)} ms (theoretical minimum)`, fmt(f.rolling.ratio, 3)]))
     L.push('')
     if (f.notes) L.push(f.notes, '')
   } else {
