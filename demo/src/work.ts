@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto'
 import type { DemoConfig } from './config.js'
 
 const payload = Buffer.alloc(2048, 'zerodrop')
-/** FAIL_AFTER_MS: FAIL_RATE applies only from this long after start (a release that goes bad later). */
-const failAfter = Date.now() + (Number(process.env.FAIL_AFTER_MS) || 0)
+/** FAIL_AFTER_MS: FAIL_RATE applies only this long after the first `GET /` (a release that goes bad once it takes traffic). */
+const failAfterMs = Number(process.env.FAIL_AFTER_MS) || 0
+let failFrom: number | undefined
 
 /** A little real work per request: hash a small buffer, build a small JSON answer. */
 export function handleRoot(config: DemoConfig): { status: number; body: Record<string, unknown> } {
-  if (config.failRate > 0 && Date.now() >= failAfter && Math.random() < config.failRate) {
+  failFrom ??= Date.now() + failAfterMs
+  if (config.failRate > 0 && Date.now() >= failFrom && Math.random() < config.failRate) {
     return { status: 500, body: { error: 'injected failure (FAIL_RATE)', version: config.version } }
   }
   const digest = createHash('sha256').update(payload).update(String(Math.random())).digest('hex').slice(0, 16)

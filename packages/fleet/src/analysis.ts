@@ -63,6 +63,7 @@ export class ScrapeSource implements MetricsSource {
   readonly scraper: RevisionScraper
   #last: TotalsSnapshot | undefined
   #scrapesAtLast = 0
+  #failuresAtLast = 0
 
   constructor(targets: () => readonly ScrapeTarget[], periodMs: number) {
     this.scraper = new RevisionScraper(targets, { periodMs })
@@ -72,6 +73,7 @@ export class ScrapeSource implements MetricsSource {
   async begin(): Promise<void> {
     this.#last = await this.scraper.snapshot()
     this.#scrapesAtLast = this.scraper.scrapes
+    this.#failuresAtLast = this.scraper.failures
   }
 
   async measure(): Promise<RawMeasurement> {
@@ -80,7 +82,10 @@ export class ScrapeSource implements MetricsSource {
     const scraped = this.scraper.scrapes - this.#scrapesAtLast
     this.#last = now
     this.#scrapesAtLast = this.scraper.scrapes
-    if (scraped === 0) {
+    const failedNow = this.scraper.failures > this.#failuresAtLast
+    this.#failuresAtLast = this.scraper.failures
+    // no instance to scrape is no traffic (inconclusive); instances that cannot be scraped are an error
+    if (scraped === 0 && failedNow) {
       return { samples: Number.NaN, errorRate: Number.NaN, p99Seconds: Number.NaN, error: `no instance could be scraped: ${this.scraper.lastError ?? 'no targets'}` }
     }
     const d = windowDelta(from, now)

@@ -33,14 +33,29 @@ export const blueGreen: Strategy = {
     let previewCounts = { requests: 0, ok: 0, failed: 0 }
     const greenSource = p.source(green)
 
-    const flip = async (to: string, why: string): Promise<void> => {
+    // A selector change reaches the router after the endpoint lag, like any endpoints update; it is
+    // ordered before anything is terminated, so it never lands after the terminated instances left the pool.
+    const flipTimers = new Set<NodeJS.Timeout>()
+    const flip = (to: string, why: string): Promise<void> => {
       const orderedAt = ctx.now()
       ctx.step('switch', `active → ${to} (${why}); applied after the ${o.endpointDelayMs} ms endpoint lag`)
-      await p.wait(o.endpointDelayMs)
-      router.setWeights({ [to]: 1 })
-      const effectiveAt = ctx.now()
-      p.flips.push({ orderedAt, effectiveAt, to, why })
-      p.period(`active ${to}`, { [to]: 1 }, { [to]: 1 })
+      const apply = (): void => {
+        router.setWeights({ [to]: 1 })
+        p.flips.push({ orderedAt, effectiveAt: ctx.now(), to, why })
+        p.period(`active ${to}`, { [to]: 1 }, { [to]: 1 })
+      }
+      if (o.endpointDelayMs === 0) {
+        apply()
+        return Promise.resolve()
+      }
+      return new Promise((resolve) => {
+        const t = setTimeout(() => {
+          flipTimers.delete(t)
+          apply()
+          resolve()
+        }, o.endpointDelayMs)
+        flipTimers.add(t)
+      })
     }
 
     const stopPreview = async (): Promise<void> => {
@@ -86,7 +101,7 @@ export const blueGreen: Strategy = {
 
       if (bg.prePromotionAnalysis) {
         const a = o.analysis
-        const clients = Math.max(1, Math.min(10, Math.ceil(bg.previewRate / 20)))
+        const clients = Math.max(1, Math.min(20, Math.ceil(bg.previewRate / 5)))
         const maxMs = a.intervalMs * (a.count + 2) + 30_000
         synthetic = startExactLoad({
           url: `http://127.0.0.1:${pv.port}${o.load.path}`,
@@ -117,7 +132,7 @@ export const blueGreen: Strategy = {
             stableRestoredAt: ctx.now(),
             abortToStableMs: 0,
           }
-          return await finish({ outcome: 'rolled-back', reason, completedAt: ctx.now() }, true, detection)
+          return await finish({ outcome: 'rolled-back', reason, completedAt: ctx.now() }, run.phase === 'failed', detection)
         }
       } else {
         await stopPreview()
@@ -131,12 +146,14 @@ export const blueGreen: Strategy = {
         p.terminateAll(blue)
       }
       const switchOrdered = Date.now()
+      const switched = flip(green.name, 'promotion')
       if (bg.scaleDownDelaySeconds === 0) scaleDownBlue()
       else {
         scaleDownTimer = setTimeout(scaleDownBlue, bg.scaleDownDelaySeconds * 1000)
         scaleDownTimer.unref()
       }
-      await flip(green.name, 'promotion')
+      await switched
+      ctx.check()
       const exposedAt = ctx.now()
 
       if (bg.postPromotionAnalysis) {
@@ -150,8 +167,9 @@ export const blueGreen: Strategy = {
             blueScaledDown = false
             if (!(await p.scale(blue, n))) return await finish({ outcome: 'rollback-failed', reason: `${reason}; ${blue.name} could not be scaled back up`, completedAt: ctx.now() }, true, undefined)
           }
-          await flip(blue.name, 'post-promotion analysis failed')
+          const back = flip(blue.name, 'post-promotion analysis failed')
           p.terminateAll(green)
+          await back
           await ctx.fleet.settled()
           const restoredAt = ctx.now()
           ctx.step('abort', `complete: ${blue.name} ${p.available(blue)}/${n} available and active, ${green.name} gone`)
@@ -164,7 +182,7 @@ export const blueGreen: Strategy = {
             stableRestoredAt: restoredAt,
             abortToStableMs: restoredAt - abortAt,
           }
-          return await finish({ outcome: 'rolled-back', reason, completedAt: ctx.now() }, true, detection)
+          return await finish({ outcome: 'rolled-back', reason, completedAt: ctx.now() }, run.phase === 'failed', detection)
         }
       }
       const left = switchOrdered + bg.scaleDownDelaySeconds * 1000 - Date.now()
@@ -178,6 +196,7 @@ export const blueGreen: Strategy = {
       return await finish({ outcome: 'promoted', completedAt: ctx.now() }, false, undefined)
     } finally {
       if (scaleDownTimer) clearTimeout(scaleDownTimer)
+      for (const t of flipTimers) clearTimeout(t)
       await stopPreview().catch(() => undefined)
       await p.close()
     }

@@ -45,7 +45,7 @@ export const canary: Strategy = {
       return undefined
     }
 
-    const abort = async (reason: string, detectedAt: number | undefined): Promise<ProgressiveResult> => {
+    const abort = async (reason: string, detectedAt: number | undefined, judgedBad = false): Promise<ProgressiveResult> => {
       const abortAt = ctx.now()
       router.setWeights({ [stable.name]: 1, [canaryRev.name]: 0 })
       p.period('abort: weight 0', { [stable.name]: 1, [canaryRev.name]: 0 }, { [stable.name]: 1, [canaryRev.name]: 0 })
@@ -75,7 +75,7 @@ export const canary: Strategy = {
         outcome: restored ? 'rolled-back' : 'rollback-failed',
         reason,
         completedAt: ctx.now(),
-        progressive: p.record('canary', detectedAt !== undefined, detection),
+        progressive: p.record('canary', judgedBad, detection),
       }
     }
 
@@ -92,7 +92,7 @@ export const canary: Strategy = {
           await p.wait(step.pause.durationMs)
         } else {
           const run = await p.analyse(`step ${i + 1} (weight ${weight})`, source)
-          if (run.phase !== 'successful') return await abort(`analysis ${run.phase} at weight ${weight}: ${run.message}`, run.endedAt)
+          if (run.phase !== 'successful') return await abort(`analysis ${run.phase} at weight ${weight}: ${run.message}`, run.endedAt, run.phase === 'failed')
         }
       }
       // promotion: the canary at full count takes all traffic, then the old stable drains

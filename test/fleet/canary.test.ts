@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { afterEachCleanup, expectBalanced, expectNothingLeft, period, run } from './progressive-harness.js'
+
+// Canary under load (issue 4): weights, analysis-gated steps, abort, promotion — on real
+// processes behind the real router, counted request by request.
+
+afterEach(async (ctx) => afterEachCleanup(ctx.task.result?.state === 'fail'))
+
+const ladder = (...weights: number[]) => weights.flatMap((w) => [{ setWeight: w }, { analysis: true as const }])
+
+describe('canary', () => {
+  it('l7, the full default ladder 1 → 5 → 25 → 50 → 100: promoted, zero dropped, each step at its exact weight', { timeout: 240_000 }, async () => {
+    // 1 % of ~190 req/s is ~2 req/s: a window must be long enough to hold enough of them
+    const r = await run({}, { strategy: 'canary', router: 'l7', load: { rate: 200, connections: 20, leadMs: 1000, tailMs: 1000 }, analysis: { intervalMs: 3000, count: 2, minSamples: 5 } })
+    expect(r.verdict).toBe('promoted')
+    expect(r.dropped).toBe(0)
+    expect(r.exitCode).toBe(0)
+    expectBalanced(r)
+    for (const w of [1, 5, 25, 50, 100]) {
+      const p = period(r, `weight ${w}`)
+      const requests = Object.values(p.requests).reduce((a, b) => a + b, 0)
+      expect(requests).toBeGreaterThan(200)
+      expect(p.desired.v2).toBeCloseTo(w / 100, 5)
+      // smooth weighted round robin: exact over every 100 picks; a few requests at the edges
+      expect(Math.abs((p.observed.v2 ?? 0) - w / 100), `weight ${w}: observed ${p.observed.v2}`).toBeLessThan(0.02)
+    }
+    expect(r.progressive?.analyses.map((a) => a.phase)).toEqual(['successful', 'successful', 'successful', 'successful', 'successful'])
+    expect(r.accounting.byRevision.v2?.ok).toBeGreaterThan(100)
+    expect(r.instances.filter((i) => i.revision === 'v1').every((i) => i.termination && !i.termination.killed && i.termination.code === 0)).toBe(true)
+    await expectNothingLeft(r)
+  })
+
+  it('l4, 25 → 50: promoted, zero dropped, shares follow the instance counts (1/3, 2/3) over new connections', { timeout: 120_000 }, async () => {
+    const r = await run({}, { strategy: 'canary', router: 'l4', canary: { steps: ladder(25, 50) } })
+    expect(r.verdict).toBe('promoted')
+    expect(r.dropped).toBe(0)
+    expectBalanced(r)
+    for (const [w, share] of [
+      [25, 1 / 3],
+      [50, 2 / 3],
+    ] as const) {
+      const p = period(r, `weight ${w}`)
+      expect(p.achievable.v2).toBeCloseTo(share, 5)
+      // per connection, with churn: the pinned connections of the previous step move over as they reconnect
+      expect(Math.abs((p.observed.v2 ?? 0) - share), `weight ${w}: observed ${p.observed.v2} vs achievable ${share}`).toBeLessThan(0.2)
+    }
+    // the stable revision shrank as the canary grew (no traffic router: Argo's basic canary)
+    expect(r.steps.some((s) => /setWeight 50: v2 to 2 instances, v1 to 1/.test(s.action))).toBe(true)
+    await expectNothingLeft(r)
+  })
+
+  it('bad release FAIL_RATE=0.1, l7: aborted at the first analysis it can decide, failures within the bound, nothing else dropped', { timeout: 120_000 }, async () => {
+    const r = await run({ to: 'FAIL_RATE=0.1' }, { strategy: 'canary', router: 'l7', canary: { steps: ladder(25, 50) } })
+    expect(r.verdict).toBe('rolled-back')
+    expect(r.exitCode).toBe(2)
+    expect(r.reason).toMatch(/analysis failed at weight 25/)
+    const runs = r.progressive?.analyses ?? []
+    expect(runs).toHaveLength(1)
+    const ms = runs[0]!.measurements
+    // the failing measurement is the first with enough samples: none before it passed
+    expect(ms.at(-1)?.phases.errorRate).toBe('failed')
+    expect(ms.slice(0, -1).every((m) => m.phase === 'inconclusive')).toBe(true)
+    const b = r.progressive?.badRelease
+    expect(b).toBeDefined()
+    expect(b!.failed).toBeGreaterThan(0)
+    expect(b!.failed).toBe(r.accounting.byRevision.v2?.non2xx)
+    expect(b!.withinBound, `${b!.failed} failed vs bound ${b!.bound}`).toBe(true)
+    // weight 0 at once: no canary request after the abort
+    expect(period(r, 'abort: weight 0').requests.v2 ?? 0).toBe(0)
+    expect(r.dropped).toBe(0)
+    expect(r.accounting.byRevision.v1?.dropped).toBe(0)
+    expectBalanced(r)
+    const d = r.progressive?.detection
+    expect(d?.detectionMs).toBeGreaterThan(0)
+    expect(d?.abortToStableMs).toBeDefined()
+    expect(r.instances.filter((i) => i.revision === 'v2').every((i) => i.termination && !i.termination.killed && i.termination.code === 0)).toBe(true)
+    await expectNothingLeft(r)
+  })
+
+  it('bad release LATENCY_MS=400 (p99 above 300 ms), l7: aborted on p99, zero dropped — its slow requests finish', { timeout: 120_000 }, async () => {
+    const r = await run({ to: 'LATENCY_MS=400' }, { strategy: 'canary', router: 'l7', canary: { steps: ladder(25, 50) } })
+    expect(r.verdict).toBe('rolled-back')
+    expect(r.reason).toMatch(/analysis failed at weight 25/)
+    const last = r.progressive?.analyses[0]?.measurements.at(-1)
+    expect(last?.phases.p99).toBe('failed')
+    expect(last?.p99Ms).toBeGreaterThan(300)
+    expect(r.dropped).toBe(0)
+    expect(r.accounting.byRevision.v2?.ok).toBeGreaterThan(0)
+    expect(r.accounting.byRevision.v2?.non2xx).toBe(0)
+    expectBalanced(r)
+    await expectNothingLeft(r)
+  })
+
+  it('negative control: the same abort of a NAIVE=1 canary (exits at once on SIGTERM) drops its in-flight requests', { timeout: 120_000 }, async () => {
+    const r = await run({ to: 'NAIVE=1 LATENCY_MS=400' }, { strategy: 'canary', router: 'l7', canary: { steps: ladder(25, 50) } })
+    expect(r.verdict).toBe('rolled-back')
+    expect(r.dropped).toBeGreaterThan(0)
+    expect(r.exitCode).toBe(1)
+    const v2 = r.accounting.byRevision.v2
+    expect((v2?.lost ?? 0) + (v2?.reset ?? 0)).toBeGreaterThan(0)
+    expect(r.accounting.byRevision.v1?.dropped).toBe(0)
+    await expectNothingLeft(r)
+  })
+
+  it('too little traffic to analyse (1 % weight, 50 samples needed): inconclusive, not promoted, zero dropped', { timeout: 120_000 }, async () => {
+    const r = await run({}, { strategy: 'canary', router: 'l7', canary: { steps: ladder(1, 50) }, analysis: { intervalMs: 1000, count: 2, minSamples: 50 } })
+    expect(r.verdict).toBe('rolled-back')
+    expect(r.reason).toMatch(/analysis inconclusive at weight 1/)
+    const run0 = r.progressive?.analyses[0]
+    expect(run0?.phase).toBe('inconclusive')
+    expect(run0?.measurements.every((m) => m.phase === 'inconclusive' && m.samples < 50)).toBe(true)
+    expect(r.progressive?.analyses).toHaveLength(1)
+    expect(r.dropped).toBe(0)
+    // not judged bad on evidence: nothing is excused from the drop count
+    expect(r.progressive?.badRelease).toBeUndefined()
+    await expectNothingLeft(r)
+  })
+})
