@@ -5,6 +5,7 @@ import { deploy } from './deploy.js'
 import { AbortedError, FleetUsageError } from './errors.js'
 import { killAllInstancesSync } from './instance.js'
 import type { DeployOptions, ProbeOptions } from './options.js'
+import { parseStepsFlag } from './progressive-options.js'
 import { EXIT_CODES, formatReport } from './report.js'
 import { applyRuntimeFlags, RuntimeDockerError } from './runtime-docker.js'
 
@@ -18,7 +19,7 @@ in its environment; the router sends the load to instances that pass their readi
 revisions
   --from CMD                          command of the running revision (required)
   --to CMD                            command of the revision to deploy (required)
-  --strategy rolling                  deployment strategy (default rolling; blue-green and canary are not implemented yet)
+  --strategy rolling|blue-green|canary  deployment strategy (default rolling)
   --replicas N                        instances per revision (default 3)
   --runtime process|docker            process: each instance runs the command (default); docker: each instance is a
                                       container on the host network, stopped with docker stop -t <grace>
@@ -38,6 +39,30 @@ rolling update (a Deployment's spec.strategy.rollingUpdate and friends)
   --min-ready-seconds S               ready this long before an instance counts as available (default 0)
   --progress-deadline-seconds S       no progress for this long: stop and roll back (default 600)
   --termination-grace-period-seconds S  SIGKILL this long after SIGTERM (default 30)
+
+canary (Argo Rollouts steps; l7: a weight is the exact share of requests; l4: approximated by instance counts, new connections only)
+  --steps LIST                        weights, each followed by an analysis: "1,5,25,50,100" (the default), or
+                                      Argo-like steps: "w10,pause:30s,analysis,w50,analysis" (pause takes 30s, 1m, 1h, 500ms)
+  --abort-scale-down-delay-seconds S  after an abort (weight 0 at once), drain the canary this much later (default 0)
+
+blue-green (Argo Rollouts blueGreen: preview router, switch after the endpoint lag, flip back on failure)
+  --scale-down-delay-seconds S        blue is kept this long after the switch for an instant flip back, then drained (default 30)
+  --pre-promotion-analysis on|off     analyse green under synthetic load on the preview before the switch (default on)
+  --post-promotion-analysis on|off    analyse green on live traffic after the switch; failure flips back (default on)
+  --preview-port N                    preview router port on 127.0.0.1, 0 a free one (default 0)
+  --preview-rate N                    synthetic requests per second on the preview (default 50)
+
+analysis (gates blue-green and canary; Argo semantics; on the new revision's instances only)
+  --max-error-rate X                  5xx / all above this fails a measurement (default 0.02)
+  --max-p99-ms MS                     p99 latency above this fails a measurement (default 300)
+  --analysis-interval-ms MS           time between measurements and the window of each (default 5000)
+  --analysis-count N                  measurements per analysis (default 3)
+  --failure-limit N                   failed measurements tolerated (default 0)
+  --inconclusive-limit N              inconclusive measurements tolerated; more: not promoted (default 1)
+  --min-samples N                     a window with fewer requests is inconclusive, never a pass (default 20)
+  --prometheus-url URL                query this Prometheus (loopback only) with k8s/canary's PromQL instead of
+                                      scraping each instance's /metrics
+  --prometheus-targets-file FILE      keep a file_sd JSON file of the instances for that Prometheus to scrape
 
 probes (kubelet semantics; HTTP GET, 200-399 passes; the same settings for all three unless noted)
   --probe-period-ms MS                time between probes (default 1000; Kubernetes' default is 10 s)
@@ -71,7 +96,8 @@ output
 exit codes
   0   promoted, zero requests dropped
   1   requests dropped (whatever else happened), or the rollback failed too
-  2   rolled back (progress deadline exceeded), zero requests dropped
+  2   rolled back (progress deadline exceeded, or an analysis failed or was inconclusive), zero requests dropped
+      (a release the analysis failed: its own error answers are reported against their bound, not as drops)
   64  bad usage: unknown flag or strategy, missing --to, a command that exits at once, a port that cannot be bound,
       a request (--method/--path) the running revision does not answer with 2xx
   130 interrupted (SIGINT/SIGTERM); every instance is stopped first
@@ -105,6 +131,19 @@ const FLAGS: Readonly<Record<string, string>> = {
   'load.timeoutMs': '--timeout-ms',
   'load.exactClients': '--exact-clients',
   upstreamIdleTimeoutMs: '--upstream-idle-timeout-ms',
+  'canary.steps': '--steps',
+  'canary.abortScaleDownDelaySeconds': '--abort-scale-down-delay-seconds',
+  'blueGreen.scaleDownDelaySeconds': '--scale-down-delay-seconds',
+  'blueGreen.previewPort': '--preview-port',
+  'blueGreen.previewRate': '--preview-rate',
+  'analysis.maxErrorRate': '--max-error-rate',
+  'analysis.maxP99Ms': '--max-p99-ms',
+  'analysis.intervalMs': '--analysis-interval-ms',
+  'analysis.count': '--analysis-count',
+  'analysis.failureLimit': '--failure-limit',
+  'analysis.inconclusiveLimit': '--inconclusive-limit',
+  'analysis.minSamples': '--min-samples',
+  'analysis.prometheusUrl': '--prometheus-url',
 }
 
 class UsageError extends Error {}
@@ -131,6 +170,17 @@ const numberFlags = {
   'timeout-ms': 'int',
   'exact-clients': 'int',
   'upstream-idle-timeout-ms': 'int',
+  'abort-scale-down-delay-seconds': 'num',
+  'scale-down-delay-seconds': 'num',
+  'preview-port': 'int',
+  'preview-rate': 'num',
+  'max-error-rate': 'num',
+  'max-p99-ms': 'num',
+  'analysis-interval-ms': 'int',
+  'analysis-count': 'int',
+  'failure-limit': 'int',
+  'inconclusive-limit': 'int',
+  'min-samples': 'int',
 } as const
 
 const stringFlags = [
@@ -148,6 +198,11 @@ const stringFlags = [
   'body',
   'json',
   'run-dir',
+  'steps',
+  'pre-promotion-analysis',
+  'post-promotion-analysis',
+  'prometheus-url',
+  'prometheus-targets-file',
 ] as const
 
 type Values = Record<string, string | boolean | string[] | undefined>
@@ -215,6 +270,25 @@ function parse(argv: string[]): { help: boolean; options: DeployOptions; json: s
   const startupFailureThreshold = n('startup-failure-threshold')
   const strategy = str('strategy')
   const router = str('router')
+  const onOff = (k: string): boolean | undefined => {
+    const raw = str(k)
+    if (raw === undefined) return undefined
+    if (raw !== 'on' && raw !== 'off') throw new UsageError(`--${k}: expected 'on' or 'off', instead got '${raw}'`)
+    return raw === 'on'
+  }
+  const stepsFlag = str('steps')
+  let steps: ReturnType<typeof parseStepsFlag> | undefined
+  if (stepsFlag !== undefined) {
+    if (strategy !== 'canary') throw new UsageError(`--steps: applies to --strategy canary only, instead the strategy is '${strategy ?? 'rolling'}'`)
+    try {
+      steps = parseStepsFlag(stepsFlag)
+    } catch (err) {
+      throw new UsageError(`--steps${(err as Error).message.replace(/^canary\.steps/, '')}`)
+    }
+  }
+  for (const k of ['scale-down-delay-seconds', 'pre-promotion-analysis', 'post-promotion-analysis', 'preview-port', 'preview-rate']) {
+    if (str(k) !== undefined && strategy !== 'blue-green') throw new UsageError(`--${k}: applies to --strategy blue-green only, instead the strategy is '${strategy ?? 'rolling'}'`)
+  }
 
   const options = {
     ...(strategy === undefined ? {} : { strategy }),
@@ -251,6 +325,28 @@ function parse(argv: string[]): { help: boolean; options: DeployOptions; json: s
       tailMs: n('tail-ms'),
       timeoutMs: n('timeout-ms'),
       exactClients: n('exact-clients'),
+    },
+    analysis: {
+      maxErrorRate: n('max-error-rate'),
+      maxP99Ms: n('max-p99-ms'),
+      intervalMs: n('analysis-interval-ms'),
+      count: n('analysis-count'),
+      failureLimit: n('failure-limit'),
+      inconclusiveLimit: n('inconclusive-limit'),
+      minSamples: n('min-samples'),
+      prometheusUrl: str('prometheus-url'),
+      prometheusTargetsFile: str('prometheus-targets-file'),
+    },
+    canary: {
+      steps,
+      abortScaleDownDelaySeconds: n('abort-scale-down-delay-seconds'),
+    },
+    blueGreen: {
+      scaleDownDelaySeconds: n('scale-down-delay-seconds'),
+      prePromotionAnalysis: onOff('pre-promotion-analysis'),
+      postPromotionAnalysis: onOff('post-promotion-analysis'),
+      previewPort: n('preview-port'),
+      previewRate: n('preview-rate'),
     },
     runDir: str('run-dir'),
   }
