@@ -25,6 +25,8 @@ function deployDocker(extra: string[]): Promise<{ code: number; report: Report |
     '--replicas', '2',
     '--termination-grace-period-seconds', '20',
     '--probe-period-ms', '200',
+    // 60 s for a container to come up on a busy 2-core machine (60 × 200 ms would be 12 s)
+    '--startup-failure-threshold', '300',
     '--connections', '10', '--rate', '100',
     '--container-env', 'DRAIN_DELAY_MS=1500',
     '--run-dir', path.join(dir, 'run'),

@@ -212,6 +212,16 @@ async function supervise(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
 
+  // A restarted instance keeps its port: a container of its killed predecessor may still hold
+  // it (the watchdog removes it asynchronously). Ports are unique per live instance, so any
+  // runtime container labelled with this port is such a leftover.
+  const stale = await docker(['ps', '-a', '-q', '--filter', 'label=org.zerodrop.runtime=docker', '--filter', `label=org.zerodrop.port=${port}`])
+  const staleIds = stale.stdout.split('\n').filter(Boolean)
+  if (staleIds.length > 0) {
+    log({ port, containers: staleIds }, 'removing containers a killed predecessor left on this port')
+    await docker(['rm', '-f', '-v', ...staleIds])
+  }
+
   const started = Date.now()
   const run = await docker([
     'run', '-d', '--name', name, '--network', 'host',
