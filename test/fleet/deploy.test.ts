@@ -128,6 +128,26 @@ describe('rolling deploy of the demo under load', () => {
     await expectNothingLeft(r)
   })
 
+  it('maxSurge 0, maxUnavailable 1, minReadySeconds 1: old first, new counted only after a second of readiness, zero dropped', { timeout: 120_000 }, async () => {
+    const r = await run({}, { rolling: { maxSurge: 0, maxUnavailable: 1, minReadySeconds: 1, progressDeadlineSeconds: 30 } })
+    expect(r.verdict).toBe('promoted')
+    expect(r.dropped).toBe(0)
+    expect(r.bothRevisionsServed).toBe(true)
+    for (const s of r.steps) {
+      const v1 = s.revisions.v1
+      const v2 = s.revisions.v2
+      if (!v1 || !v2) continue
+      expect(v1.total + v2.total).toBeLessThanOrEqual(3)
+      expect(v1.available + v2.available).toBeGreaterThanOrEqual(2)
+    }
+    // the i-th old instance is stopped only once i − 1 new ones have been ready for a second
+    const sigterms = r.events.filter((e) => e.revision === 'v1' && e.event === 'sigterm')
+    const readies = r.events.filter((e) => e.revision === 'v2' && e.event === 'ready')
+    expect(sigterms.length).toBe(3)
+    sigterms.forEach((e, i) => expect(readies.filter((x) => x.t <= e.t - 1000).length).toBeGreaterThanOrEqual(i))
+    await expectNothingLeft(r)
+  })
+
   it('never-ready v2: progress deadline, rolled back, zero dropped, v1 still serving', { timeout: 120_000 }, async () => {
     const r = await run({ to: 'NEVER_READY=1' }, { rolling: { maxSurge: 1, maxUnavailable: 0, progressDeadlineSeconds: 4 } })
     expect(r.verdict).toBe('rolled-back')
