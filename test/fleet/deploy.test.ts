@@ -148,6 +148,16 @@ describe('rolling deploy of the demo under load', () => {
     await expectNothingLeft(r)
   })
 
+  it('answers slower than --timeout-ms are counted as timeouts by the router, not hidden', { timeout: 120_000 }, async () => {
+    const r = await run({ to: 'LATENCY_MS=2500' }, { replicas: 2, load: { leadMs: 1000, tailMs: 1000, timeoutMs: 1000 } })
+    expect(r.accounting.byRevision.v2?.timeout).toBeGreaterThan(0)
+    expect(r.accounting.byRevision.v1?.timeout).toBe(0)
+    expect(r.accounting.aborted).toBe(0)
+    expect(r.dropped).toBeGreaterThanOrEqual(r.accounting.timeout)
+    expect(r.exitCode).toBe(1)
+    await expectNothingLeft(r)
+  })
+
   it('never-ready v2: progress deadline, rolled back, zero dropped, v1 still serving', { timeout: 120_000 }, async () => {
     const r = await run({ to: 'NEVER_READY=1' }, { rolling: { maxSurge: 1, maxUnavailable: 0, progressDeadlineSeconds: 4 } })
     expect(r.verdict).toBe('rolled-back')

@@ -12,7 +12,10 @@ export interface RevisionAccount {
   readonly reset: number
   readonly refused: number
   readonly timeout: number
-  /** requests outstanding when the client itself closed its connection (not drops; 0 after a graceful stop) */
+  /**
+   * requests outstanding when the client itself closed its connection. The fleet's clients only
+   * do that when their own timeout fires (the stop is graceful), so these are drops too.
+   */
   readonly aborted: number
   /** requests the router counted but never settled as a response, a failure or a client abort */
   readonly unaccounted: number
@@ -56,7 +59,7 @@ function account(s: RevisionStats, noEndpoint = 0): RevisionAccount {
     timeout: f.timeout,
     aborted: s.aborted,
     unaccounted,
-    dropped: non2xx + f.lost + f.reset + f.refused + f.timeout + unaccounted,
+    dropped: non2xx + f.lost + f.reset + f.refused + f.timeout + s.aborted + unaccounted,
   }
 }
 

@@ -47,6 +47,7 @@ export async function deploy(options: DeployOptions): Promise<Report> {
       mode: o.router,
       host: LOOPBACK,
       port: o.port,
+      requestTimeoutMs: o.load.timeoutMs,
       ...(o.upstreamIdleTimeoutMs === undefined ? {} : { upstreamIdleTimeoutMs: o.upstreamIdleTimeoutMs }),
     })
     const r = router

@@ -72,7 +72,8 @@ export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: 
         url,
         connections: load.connections,
         duration: Math.ceil(maxDurationMs / 1000),
-        timeout: Math.max(1, Math.ceil(load.timeoutMs / 1000)),
+        // the router times out at timeoutMs and counts it; the clients wait a little longer
+        timeout: Math.ceil(load.timeoutMs / 1000) + 2,
         pipelining: 1,
         reconnectRate: load.reconnectRate,
         method: load.method,
@@ -144,7 +145,7 @@ export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: 
       paced: load.exactClients,
       pacedIntervalMs: load.exactIntervalMs,
       durationMs: maxDurationMs,
-      timeoutMs: load.timeoutMs,
+      timeoutMs: load.timeoutMs + 2000,
       method: load.method,
       headers: { ...load.headers },
       ...(load.body === undefined ? {} : { body: load.body }),

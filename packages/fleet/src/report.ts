@@ -144,7 +144,7 @@ export function formatReport(r: Report): string {
   )
   out.push(
     `accounting ${a.requests} sent = ${a.ok} ok + ${a.non2xx} non-2xx + ${a.lost} lost + ${a.reset} reset + ${a.refused} refused + ${a.timeout} timeout` +
-      `${a.aborted ? ` + ${a.aborted} aborted by the client` : ''}${a.unaccounted ? ` + ${a.unaccounted} unaccounted` : ''} (router counts; ${a.noEndpoint} of the refused found no endpoint)`,
+      `${a.aborted ? ` + ${a.aborted} abandoned by the client (its timeout)` : ''}${a.unaccounted ? ` + ${a.unaccounted} unaccounted` : ''} (router counts; ${a.noEndpoint} of the refused found no endpoint)`,
   )
   for (const [rev, x] of Object.entries(a.byRevision)) {
     out.push(`  ${pad(rev, 8)} ${x.connections} connections, ${x.requests} requests, ${x.ok} ok, ${x.dropped} dropped (non-2xx ${x.non2xx}, lost ${x.lost}, reset ${x.reset}, refused ${x.refused}, timeout ${x.timeout})`)
