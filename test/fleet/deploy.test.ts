@@ -8,6 +8,8 @@ import { deploy, formatReport, groupAlive, killAllInstancesSync, liveProcessGrou
 
 const DEMO = fileURLToPath(new URL('../../demo/dist/server.js', import.meta.url))
 const reports: Report[] = []
+/** the deploy in progress: aborted in afterEach if a test failed or timed out under it */
+let current: { controller: AbortController; settled: Promise<unknown> } | undefined
 
 function revision(env: string, version: string): string {
   return `DRAIN_DELAY_MS=1500 SHUTDOWN_TIMEOUT_MS=5000 APP_VERSION=${version} ${env} exec node ${DEMO}`
@@ -15,7 +17,8 @@ function revision(env: string, version: string): string {
 
 async function run(env: { from?: string; to?: string; both?: string }, options: Partial<DeployOptions> = {}): Promise<Report> {
   const both = env.both ?? ''
-  const report = await deploy({
+  const controller = new AbortController()
+  const pending = deploy({
     from: revision(`${both} ${env.from ?? ''}`, 'v1'),
     to: revision(`${both} ${env.to ?? ''}`, 'v2'),
     replicas: 3,
@@ -26,7 +29,10 @@ async function run(env: { from?: string; to?: string; both?: string }, options: 
     probes: { common: { periodMs: 200, timeoutMs: 1000 } },
     load: { leadMs: 1000, tailMs: 1000 },
     ...options,
+    signal: controller.signal,
   })
+  current = { controller, settled: pending.catch(() => undefined) }
+  const report = await pending
   reports.push(report)
   return report
 }
@@ -50,6 +56,11 @@ afterEach(async (ctx) => {
   const report = reports.pop()
   if (ctx.task.result?.state === 'fail' && report) console.log(formatReport(report))
   // on failure too: nothing the test started may outlive it
+  if (current) {
+    current.controller.abort('test over')
+    await Promise.race([current.settled, new Promise((r) => setTimeout(r, 15_000))])
+    current = undefined
+  }
   killAllInstancesSync()
   reports.length = 0
 })
