@@ -111,6 +111,13 @@ async function compose(...a) {
   return stdout.trim()
 }
 
+async function containerOf(service) {
+  const { stdout } = await exec('docker', ['ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`], { timeout: 30_000 })
+  const id = stdout.trim().split('\n')[0]
+  if (!id) throw new Error(`expected a container for compose service '${service}' in project ${project}, found none`)
+  return id
+}
+
 async function ensureImages() {
   for (const image of ['zerodrop-demo:v1', 'zerodrop-demo:v2']) {
     try {
@@ -142,10 +149,11 @@ async function main() {
   log('starting blue (v1), green (v2) beside it, and the router (pool: blue)', { project, compose: [bin, ...pre].join(' '), ...ports, naiveBlue: NAIVE_BLUE })
   const t0 = performance.now()
   const at = () => Math.round(performance.now() - t0)
-  await compose('up', '-d', 'blue', 'green', 'router')
+  // one `up`: compose starts the router once blue is healthy, and the load once the router is
+  await compose('up', '-d', 'blue', 'green', 'router', 'load')
   await waitFor('the router admin API to answer', async () => (await request(ports.ADMIN_PORT, '/readyz')).status === 200)
   await waitFor('v1 through the router', async () => (await request(ports.ROUTER_PORT, '/')).version === 'v1')
-  log('blue serves through the router', { atMs: at() })
+  log('blue serves through the router; the load service runs', { atMs: at() })
 
   const exactLoad = startExactLoad({
     url: `http://127.0.0.1:${ports.ROUTER_PORT}/`,
@@ -155,9 +163,8 @@ async function main() {
     durationMs: 180_000,
     timeoutMs: 15_000,
   })
-  await compose('up', '-d', '--no-deps', 'load')
-  log('load started: exact clients from the host + the load service (autocannon and exact clients)', { atMs: at() })
-  await sleep(2000)
+  log('exact clients from the host started', { atMs: at() })
+  await sleep(2500) // blue under load for a while before the switch
 
   await waitFor('green ready on its own port (preview)', async () => (await request(ports.GREEN_PORT, '/readyz')).status === 200)
   const preview = await request(ports.GREEN_PORT, '/')
@@ -168,18 +175,20 @@ async function main() {
   if (sw.status !== 200) throw new Error(`expected the switch to answer 200, instead got ${sw.status}: ${sw.body}`)
   const switchAt = at()
   log('switched: new connections go to green', { atMs: switchAt, ...JSON.parse(sw.body) })
-  await sleep(1500) // scale-down delay: blue keeps serving the connections pinned to it
+  await sleep(1000) // scale-down delay: blue keeps serving the connections pinned to it
 
-  const blueId = await compose('ps', '-q', 'blue')
+  // `docker stop` on the service's container is what `compose stop blue` does (SIGTERM, SIGKILL
+  // after stop_grace_period); called directly it times the stop without compose's own start-up.
+  const blueId = await containerOf('blue')
   const stopStart = performance.now()
-  await compose('stop', '--timeout', '30', 'blue')
+  await exec('docker', ['stop', '-t', '30', blueId], { timeout: 60_000 })
   const blueStopMs = Math.round(performance.now() - stopStart)
   const blueExit = Number((await exec('docker', ['inspect', '-f', '{{.State.ExitCode}}', blueId])).stdout.trim())
   log('blue stopped', { atMs: at(), stopMs: blueStopMs, exitCode: blueExit })
-  await sleep(1500)
+  await sleep(1000)
 
-  const loadId = await compose('ps', '-q', 'load')
-  await compose('stop', '--timeout', '20', 'load')
+  const loadId = await containerOf('load')
+  await exec('docker', ['stop', '-t', '20', loadId], { timeout: 60_000 })
   const exact = await exactLoad.stop()
   const loadOut = (await exec('docker', ['logs', loadId], { maxBuffer: 16 * 1024 * 1024 })).stdout
   const loadLine = loadOut.split('\n').find((l) => l.trim().startsWith('{'))
