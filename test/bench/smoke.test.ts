@@ -57,25 +57,30 @@ describe('bench smoke mode', () => {
     // computed from back-to-back pairs, with an interval around them.
     expect(json.overhead).toHaveLength(1)
     const group = json.overhead[0]
-    const rows = group.rows as Array<{ server: string; baseline: boolean; rps: number; usPerReq: number; rpsRatio: Ratio; cpuRatio: Ratio; samples: { rps: number[]; usPerReq: number[] }; failedRequests: number }>
+    const rows = group.rows as Array<{ server: string; baseline: boolean; rps: number; usPerReq: number; rpsRatio: Ratio; cpuRatio: Ratio; samples: { rps: number[]; usPerReq: number[]; cpuPairBase: number[] }; failedRequests: number }>
     expect(rows.map((r) => r.server)).toEqual(['fastify-bare', 'fastify-zerodrop'])
+    // A B A per CPU round: the baseline is sampled before and after every variant.
+    expect(rows[0]!.samples.usPerReq).toHaveLength(json.options.cpuRounds * 2)
+    expect(rows[1]!.samples.usPerReq).toHaveLength(json.options.cpuRounds)
     for (const r of rows) {
       expect(r.samples.rps).toHaveLength(json.options.rounds)
-      expect(r.samples.usPerReq).toHaveLength(json.options.rounds)
       expect(finitePositive(r.rps), `req/s of ${r.server}`).toBe(true)
       expect(finitePositive(r.usPerReq), `CPU per request of ${r.server}`).toBe(true)
       expect(r.failedRequests, `${r.server} answered every request with 2xx`).toBe(0)
     }
     const variant = rows[1]!
-    for (const ratio of [variant.rpsRatio, variant.cpuRatio]) {
-      expect(ratio.n).toBe(json.options.rounds)
+    for (const [ratio, n] of [[variant.rpsRatio, json.options.rounds], [variant.cpuRatio, json.options.cpuRounds]] as const) {
+      expect(ratio.n).toBe(n)
       expect(finitePositive(ratio.ratio)).toBe(true)
       expect(finitePositive(ratio.lo) && finitePositive(ratio.hi)).toBe(true)
       expect(ratio.lo).toBeLessThanOrEqual(ratio.ratio)
       expect(ratio.hi).toBeGreaterThanOrEqual(ratio.ratio)
     }
-    // The ratio really is pair by pair: recompute it from the samples.
-    const pairs = variant.samples.usPerReq.map((v, i) => v / rows[0]!.samples.usPerReq[i]!)
+    // The ratio really is pair by pair: recompute it from the samples (each variant sample over
+    // the mean of the baseline samples taken right before and right after it).
+    const base = rows[0]!.samples.usPerReq
+    variant.samples.cpuPairBase.forEach((b, i) => expect(b).toBeCloseTo((base[2 * i]! + base[2 * i + 1]!) / 2, 9))
+    const pairs = variant.samples.usPerReq.map((v, i) => v / variant.samples.cpuPairBase[i]!)
     const geo = Math.exp(pairs.reduce((a, b) => a + Math.log(b), 0) / pairs.length)
     expect(variant.cpuRatio.ratio).toBeCloseTo(geo, 9)
 
@@ -102,7 +107,7 @@ describe('bench smoke mode', () => {
 
     // The Markdown carries the same tables, with ratios and intervals.
     expect(md).toMatch(/\| configuration \| req\/s \(median\) \| req\/s vs bare \|/)
-    expect(md).toMatch(/\| Fastify \+ zerodrop \(probes, drain\) \| \d+ \| \d\.\d{3} \(\d\.\d{3}–\d\.\d{3}\) \|/)
+    expect(md).toMatch(/\| Fastify \+ zerodrop \(probes, drain\) \| \d+ \| \d+\.\d{3} \(\d+\.\d{3}–\d+\.\d{3}\) \|/)
     expect(md).toContain('### Readiness probe latency under load')
     expect(md).toContain('### Drain: SIGTERM to exit')
     expect(md).toContain('### Targets')

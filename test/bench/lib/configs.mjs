@@ -2,6 +2,7 @@
 
 export const LABELS = {
   'fastify-bare': 'Fastify (bare)',
+  'fastify-control': 'Fastify (bare, second process: A/A control)',
   'fastify-zerodrop': 'Fastify + zerodrop (probes, drain)',
   'fastify-zerodrop-metrics': 'Fastify + zerodrop with metrics',
   'fastify-metrics': 'Fastify + fastify-metrics',
@@ -17,7 +18,7 @@ export const LABELS = {
 
 /** Overhead groups: every variant is measured back to back with the group's baseline. */
 export const GROUPS = [
-  { name: 'Fastify 5', baseline: 'fastify-bare', variants: ['fastify-zerodrop', 'fastify-zerodrop-metrics', 'fastify-metrics', 'fastify-terminus', 'fastify-lightship'], cpuRate: 1000 },
+  { name: 'Fastify 5', baseline: 'fastify-bare', control: 'fastify-control', variants: ['fastify-control', 'fastify-zerodrop', 'fastify-zerodrop-metrics', 'fastify-metrics', 'fastify-terminus', 'fastify-lightship'], cpuRate: 1000 },
   { name: 'Express 5', baseline: 'express-bare', variants: ['express-zerodrop-metrics', 'express-prom-bundle'], cpuRate: 1000 },
   { name: 'node:http', baseline: 'http-bare', variants: ['http-zerodrop'], cpuRate: 1000 },
 ]
@@ -39,10 +40,13 @@ export const DRAIN_CONFIGS = [
 export const FULL = {
   mode: 'full',
   groups: GROUPS,
-  rounds: 5,
+  /** max req/s rounds */
+  rounds: 4,
+  /** CPU per request rounds (A B A C A …) */
+  cpuRounds: 5,
   warmupSeconds: 1,
-  throughputSeconds: 2,
-  cpuSeconds: 2,
+  throughputSeconds: 1.5,
+  cpuSeconds: 1,
   connections: 100,
   probeConfigs: PROBE_CONFIGS,
   probeSeconds: 6,
@@ -62,6 +66,7 @@ export const SMOKE = {
   mode: 'smoke',
   groups: [{ name: 'Fastify 5', baseline: 'fastify-bare', variants: ['fastify-zerodrop'], cpuRate: 1000 }],
   rounds: 2,
+  cpuRounds: 2,
   warmupSeconds: 0.5,
   throughputSeconds: 0.5,
   cpuSeconds: 0.5,

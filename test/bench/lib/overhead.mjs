@@ -45,23 +45,54 @@ export async function runOverhead(o, loadgen, log) {
       }
       const rate = g.cpuRate
       log(`overhead ${g.name}: baseline warm-up ~${Math.round(capacity)} req/s, CPU per request measured at ${rate} req/s`)
-      const samples = Object.fromEntries(names.map((n) => [n, { rps: [], usPerReq: [], userUsPerReq: [], serverCpuShare: [], achievedRps: [], bad: 0 }]))
+      const samples = Object.fromEntries(names.map((n) => [n, { rps: [], rpsPairBase: [], usPerReq: [], userUsPerReq: [], cpuPairBase: [], userPairBase: [], serverCpuShare: [], achievedRps: [], bad: 0 }]))
+      // Max req/s: each round measures every server, baseline first; every other round reversed.
       for (let round = 0; round < o.rounds; round++) {
-        // Baseline first, then the variants; every other round reversed, so slow drift cancels.
         const order = round % 2 === 0 ? names : [...names].reverse()
+        const got = {}
         for (const name of order) {
           const s = servers[name]
           const t = await throughput(s.proc, loadgen, s.url, o)
+          got[name] = t
+          samples[name].serverCpuShare.push(t.serverCpuShare)
+          samples[name].bad += t.bad
+        }
+        for (const name of names) {
+          samples[name].rps.push(got[name].rps)
+          samples[name].rpsPairBase.push(got[g.baseline].rps)
+        }
+        log(`overhead ${g.name}: req/s round ${round + 1}/${o.rounds} ` + names.map((n) => `${n} ${Math.round(got[n].rps)}`).join(', '))
+      }
+      // CPU per request: A B A C A … — every variant measured between two baseline samples and
+      // paired with their mean, so drift over a few seconds cancels; variant order reversed every other round.
+      for (let round = 0; round < o.cpuRounds; round++) {
+        const variants = round % 2 === 0 ? g.variants : [...g.variants].reverse()
+        const base = servers[g.baseline]
+        let before = await cpuPerRequest(base.proc, loadgen, base.url, rate, o)
+        const b = samples[g.baseline]
+        b.usPerReq.push(before.usPerReq)
+        b.userUsPerReq.push(before.userUsPerReq)
+        b.achievedRps.push(before.achievedRps)
+        const line = []
+        for (const name of variants) {
+          const s = servers[name]
           const c = await cpuPerRequest(s.proc, loadgen, s.url, rate, o)
+          const after = await cpuPerRequest(base.proc, loadgen, base.url, rate, o)
           const x = samples[name]
-          x.rps.push(t.rps)
-          x.serverCpuShare.push(t.serverCpuShare)
           x.usPerReq.push(c.usPerReq)
           x.userUsPerReq.push(c.userUsPerReq)
+          x.cpuPairBase.push((before.usPerReq + after.usPerReq) / 2)
+          x.userPairBase.push((before.userUsPerReq + after.userUsPerReq) / 2)
           x.achievedRps.push(c.achievedRps)
-          x.bad += t.bad + c.bad
+          x.bad += c.bad
+          b.usPerReq.push(after.usPerReq)
+          b.userUsPerReq.push(after.userUsPerReq)
+          b.achievedRps.push(after.achievedRps)
+          b.bad += after.bad
+          line.push(`${name} ${c.usPerReq.toFixed(1)}us (base ${((before.usPerReq + after.usPerReq) / 2).toFixed(1)})`)
+          before = after
         }
-        log(`overhead ${g.name}: round ${round + 1}/${o.rounds} ` + names.map((n) => `${n} ${Math.round(samples[n].rps.at(-1))}/s ${samples[n].usPerReq.at(-1).toFixed(1)}us`).join(', '))
+        log(`overhead ${g.name}: CPU round ${round + 1}/${o.cpuRounds} ${line.join(', ')}`)
       }
       const rows = names.map((name) => {
         const x = samples[name]
@@ -69,12 +100,13 @@ export async function runOverhead(o, loadgen, log) {
           server: name,
           label: LABELS[name],
           baseline: name === g.baseline,
+          control: name === g.control,
           rps: median(x.rps),
-          rpsRatio: pairedRatio(x.rps, samples[g.baseline].rps),
+          rpsRatio: pairedRatio(x.rps, x.rpsPairBase),
           usPerReq: median(x.usPerReq),
-          cpuRatio: pairedRatio(x.usPerReq, samples[g.baseline].usPerReq),
+          cpuRatio: pairedRatio(x.usPerReq, x.cpuPairBase),
           userUsPerReq: median(x.userUsPerReq),
-          userCpuRatio: pairedRatio(x.userUsPerReq, samples[g.baseline].userUsPerReq),
+          userCpuRatio: pairedRatio(x.userUsPerReq, x.userPairBase),
           serverCpuShareAtMax: median(x.serverCpuShare),
           failedRequests: x.bad,
           samples: x,

@@ -63,16 +63,17 @@ export function markdown(results) {
   if (results.overhead) {
     L.push(`### Overhead per request`)
     L.push('')
-    L.push(`App route \`GET /\` → \`{"hello":"world"}\` (the worst case for overhead). Max req/s: ${options.connections} keep-alive connections, ${options.throughputSeconds} s per sample. ` +
-      `CPU/request: server CPU time (user + system, \`process.cpuUsage()\` over IPC) / responses at a fixed rate per group (paced: 20 staggered autocannon instances), ${options.cpuSeconds} s per sample. ` +
-      `${options.rounds} rounds; each ratio is the geometric mean of ${options.rounds} back-to-back pairs with the bare server, 95 % t-interval in brackets; lower CPU is better. User-space CPU leaves out the kernel's share (socket writes and reads, the same for every configuration and the noisiest part on a shared machine).`)
+    L.push(`App route \`GET /\` → \`{"hello":"world"}\` (the worst case for overhead). Max req/s: ${options.connections} keep-alive connections, ${options.throughputSeconds} s per sample, ${options.rounds} rounds, each ratio paired with the bare server in the same round. ` +
+      `CPU/request: server CPU time (user + system, \`process.cpuUsage()\` over IPC) / responses at a fixed rate per group (paced: 20 staggered autocannon instances), ${options.cpuSeconds} s per sample, ${options.cpuRounds} rounds of A B A C A …, each ratio paired with the mean of the two bare samples around it. ` +
+      `Ratios are geometric means of the pairwise ratios with a 95 % t-interval in brackets; lower CPU is better. User-space CPU leaves out the kernel's share (socket writes and reads, the same for every configuration and the noisiest part on a shared machine). ` +
+      `The A/A control is the bare server in a second process: its distance from 1 is the noise floor of this run.`)
     L.push('')
     L.push(row(['configuration', 'req/s (median)', 'req/s vs bare', 'CPU µs/request (median)', 'CPU/request vs bare', 'user-space CPU/request vs bare', 'server CPU at max']))
     L.push(row(['---', '---:', '---:', '---:', '---:', '---:', '---:']))
     for (const g of results.overhead) {
       for (const r of g.rows) {
         L.push(row([
-          r.baseline ? `**${r.label}**` : r.label,
+          r.baseline ? `**${r.label}**` : r.control ? `*${r.label}*` : r.label,
           fmt(r.rps),
           r.baseline ? '1' : ratio(r.rpsRatio),
           fmt(r.usPerReq, 1),
