@@ -75,6 +75,8 @@ export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: 
         // the router times out at timeoutMs and counts it; the clients wait a little longer
         timeout: Math.ceil(load.timeoutMs / 1000) + 2,
         pipelining: 1,
+        // autocannon reports its end at the next sample tick: short ticks make the graceful stop prompt
+        sampleInt: 250,
         reconnectRate: load.reconnectRate,
         method: load.method,
         headers: { ...load.headers },
