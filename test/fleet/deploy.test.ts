@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -62,6 +63,8 @@ afterEach(async (ctx) => {
     current = undefined
   }
   killAllInstancesSync()
+  // instance logs stay for a failed test (the report printed above names the folder)
+  if (ctx.task.result?.state !== 'fail') for (const r of [report, ...reports]) if (r) fs.rmSync(r.runDir, { recursive: true, force: true })
   reports.length = 0
 })
 

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { Instance, groupAlive, killAllInstancesSync, liveProcessGroups } from '../../packages/fleet/src/instance.js'
 import { resolveDeployOptions, resolveFenceposts, type ProbesOptions } from '../../packages/fleet/src/options.js'
 import { freePort } from '../../packages/fleet/src/ports.js'
@@ -13,6 +13,8 @@ import { InvalidOptionError } from '../../packages/fleet/src/errors.js'
 const DEMO = fileURLToPath(new URL('../../demo/dist/server.js', import.meta.url))
 const instances: Instance[] = []
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-instance-test-'))
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 afterEach(async () => {
   await Promise.all(instances.map((i) => i.kill()))
