@@ -1,5 +1,6 @@
 import type { Accounting } from './accounting.js'
 import type { AnalysisRun } from './analysis.js'
+import type { ResolvedAnalysis, ResolvedBlueGreen, ResolvedCanary } from './progressive-options.js'
 import type { ProgressiveRecord } from './progressive.js'
 
 /**
@@ -118,4 +119,18 @@ export function formatProgressive(r: ProgressiveReport): string {
   }
   for (const n of r.notes) out.push(`note      ${n}`)
   return out.join('\n')
+}
+
+/** One line of the analysis, canary and blue-green settings for the report's header. */
+export function formatAnalysisParameters(a: ResolvedAnalysis, c: ResolvedCanary | undefined, bg: ResolvedBlueGreen | undefined): string {
+  const parts = [
+    `analysis (${a.source === 'prometheus' ? `Prometheus ${a.prometheusUrl ?? ''}` : 'each instance\'s /metrics'}): error rate <= ${a.maxErrorRate}, p99 <= ${a.maxP99Ms} ms`,
+    `${a.count} x ${a.intervalMs} ms, failureLimit ${a.failureLimit}, inconclusiveLimit ${a.inconclusiveLimit}, minSamples ${a.minSamples}`,
+  ]
+  if (c) {
+    const steps = c.steps.map((s) => ('setWeight' in s ? `w${s.setWeight}` : 'pause' in s ? `pause ${s.pause.durationMs} ms` : 'analysis'))
+    parts.push(`steps ${steps.join(', ')}`)
+  }
+  if (bg) parts.push(`scaleDownDelaySeconds ${bg.scaleDownDelaySeconds}, pre-promotion ${bg.prePromotionAnalysis ? 'on' : 'off'}, post-promotion ${bg.postPromotionAnalysis ? 'on' : 'off'}`)
+  return parts.join('; ')
 }

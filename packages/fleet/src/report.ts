@@ -3,7 +3,7 @@ import type { FleetEvent, InstanceRecord, RevisionCounts } from './fleet.js'
 import type { LoadResult } from './load.js'
 import type { ResolvedDeployOptions, ResolvedProbe } from './options.js'
 import type { RouterMode, RouterStats } from './router.js'
-import { formatProgressive, type ProgressiveReport } from './progressive-report.js'
+import { formatAnalysisParameters, formatProgressive, type ProgressiveReport } from './progressive-report.js'
 import type { Outcome, StepRecord } from './strategy.js'
 
 export const EXIT_CODES = Object.freeze({ promoted: 0, dropped: 1, rolledBack: 2, usage: 64 })
@@ -123,6 +123,7 @@ export function formatReport(r: Report): string {
       `minReadySeconds ${p.rolling.minReadySeconds}, progressDeadlineSeconds ${p.rolling.progressDeadlineSeconds}`,
   )
   out.push(`  endpointDelayMs ${p.endpointDelayMs}, terminationGracePeriodSeconds ${p.terminationGracePeriodSeconds}`)
+  if (p.analysis) out.push(`  ${formatAnalysisParameters(p.analysis, p.canary, p.blueGreen)}`)
   out.push(`  probes: ${probeLine('startup', p.probes.startup)}; ${probeLine('readiness', p.probes.readiness)}; ${probeLine('liveness', p.probes.liveness)}`)
   const l = p.load
   out.push(
