@@ -5,7 +5,8 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { assessMetric, judge, runAnalysis, type MetricsSource, type RawMeasurement } from '../../packages/fleet/src/analysis.js'
 import { parseArgoDuration, promDuration } from '../../packages/fleet/src/durations.js'
-import { parseStepsFlag, resolveAnalysis, resolveCanary } from '../../packages/fleet/src/progressive-options.js'
+import { loadManifests } from '../../packages/fleet/src/manifests.js'
+import { parseStepsFlag, resolveAnalysis, resolveBlueGreen, resolveCanary } from '../../packages/fleet/src/progressive-options.js'
 import { renderQuery, ERROR_RATE_QUERY } from '../../packages/fleet/src/promql.js'
 import {
   counterIncrease,
@@ -210,5 +211,22 @@ describe('measurements and runs (Argo Rollouts semantics)', () => {
     expect(q).toContain('>= 20')
     expect(q).not.toContain('{{')
     expect(() => resolveAnalysis({ prometheusUrl: 'http://10.0.0.1:9090' })).toThrow(/loopback/)
+  })
+
+  it('the k8s/ manifests map onto these options: the ladder, the pauses, the gate, the scale-down delays', () => {
+    const k8s = (dir: string) => loadManifests(new URL(`../../k8s/${dir}`, import.meta.url).pathname).options
+    const c = k8s('canary')
+    const canary = resolveCanary({ steps: c.canary!.steps, abortScaleDownDelaySeconds: c.canary!.abortScaleDownDelaySeconds })
+    expect(canary.steps.flatMap((x) => ('setWeight' in x ? [x.setWeight] : []))).toEqual([1, 5, 25, 50])
+    expect(canary.steps.flatMap((x) => ('pause' in x ? [x.pause.durationMs] : []))).toEqual([60_000, 60_000, 60_000, 60_000])
+    expect(canary.steps.filter((x) => 'analysis' in x)).toHaveLength(4)
+    expect(canary.abortScaleDownDelaySeconds).toBe(30)
+    const { metrics, ...gate } = c.analysis!
+    expect(metrics.length).toBe(2)
+    expect(resolveAnalysis(gate)).toMatchObject({ maxErrorRate: 0.02, maxP99Ms: 300, intervalMs: 60_000, count: 3, failureLimit: 0, inconclusiveLimit: 1, minSamples: 50 })
+    const bg = k8s('blue-green').blueGreen!
+    expect(
+      resolveBlueGreen({ scaleDownDelaySeconds: bg.scaleDownDelaySeconds, prePromotionAnalysis: bg.prePromotionAnalysis !== undefined, postPromotionAnalysis: bg.postPromotionAnalysis !== undefined }),
+    ).toMatchObject({ scaleDownDelaySeconds: 60, prePromotionAnalysis: true, postPromotionAnalysis: true })
   })
 })
