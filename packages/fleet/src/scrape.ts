@@ -234,7 +234,7 @@ export class RevisionScraper {
     await Promise.all(
       this.#targets().map(async (t) => {
         try {
-          const text = await fetchMetrics(t, this.#path, Math.max(200, this.#periodMs))
+          const text = await fetchMetrics(t, this.#path, Math.max(1000, this.#periodMs))
           const scrape = histogramScrape(parsePrometheusText(text))
           this.totals.add(this.#last.get(t.id), scrape)
           this.#last.set(t.id, scrape)
