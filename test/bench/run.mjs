@@ -2,6 +2,7 @@
 // zerodrop benchmarks: `npm run bench` (full, under 10 minutes on 2 cores) or
 // `node test/bench/run.mjs --smoke [--out DIR]` (~10 s, used by `npm test`).
 // Options: --only overhead,probes,drain,fleet   --out DIR (default test/bench/results, smoke: a temp dir)
+//          --rounds N   --render results/latest.json (rewrite the Markdown from a run's JSON)
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -12,7 +13,7 @@ import { runOverhead } from './lib/overhead.mjs'
 import { runProbes } from './lib/probes.mjs'
 import { runDrain } from './lib/drain.mjs'
 import { runFleet } from './lib/fleet.mjs'
-import { markdown, targets } from './lib/report.mjs'
+import { markdown, readmeSection, targets } from './lib/report.mjs'
 
 const { values } = parseArgs({
   options: {
@@ -20,8 +21,22 @@ const { values } = parseArgs({
     out: { type: 'string' },
     only: { type: 'string' },
     rounds: { type: 'string' },
+    render: { type: 'string' },
   },
 })
+
+// --render results/latest.json: rewrite the Markdown (and README section) from a JSON file.
+if (values.render) {
+  const file = path.resolve(values.render)
+  const results = JSON.parse(fs.readFileSync(file, 'utf8'))
+  results.targets = targets(results)
+  const base = file.replace(/\.json$/, '')
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n')
+  fs.writeFileSync(`${base}.md`, `## zerodrop benchmarks\n\n${markdown(results)}\n`)
+  if (results.options.mode === 'full') fs.writeFileSync(path.join(path.dirname(file), 'readme-section.md'), readmeSection(results))
+  process.stdout.write(`rendered ${base}.md\n`)
+  process.exit(0)
+}
 const o = { ...(values.smoke ? SMOKE : FULL) }
 if (values.rounds) o.rounds = Number(values.rounds)
 const sections = new Set((values.only ?? 'overhead,probes,drain,fleet').split(','))
@@ -78,6 +93,7 @@ fs.mkdirSync(outDir, { recursive: true })
 const md = `## zerodrop benchmarks\n\n${markdown(results)}`
 fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(results, null, 2) + '\n')
 fs.writeFileSync(path.join(outDir, `${name}.md`), md + '\n')
+if (name === 'latest') fs.writeFileSync(path.join(outDir, 'readme-section.md'), readmeSection(results))
 process.stdout.write(md + '\n')
 log(`wrote ${path.join(outDir, `${name}.json`)} and ${name}.md`)
 process.exit(failed ? 1 : 0)

@@ -47,6 +47,8 @@ export const FULL = {
   warmupSeconds: 1,
   throughputSeconds: 1.5,
   cpuSeconds: 1,
+  /** unmeasured burst right before every CPU sample, so no server starts a sample cold */
+  cpuWarmSeconds: 0.3,
   connections: 100,
   probeConfigs: PROBE_CONFIGS,
   probeSeconds: 6,
@@ -70,6 +72,7 @@ export const SMOKE = {
   warmupSeconds: 0.5,
   throughputSeconds: 0.5,
   cpuSeconds: 0.5,
+  cpuWarmSeconds: 0.2,
   connections: 10,
   probeConfigs: ['fastify-zerodrop'],
   probeSeconds: 2.5,

@@ -17,6 +17,10 @@ async function throughput(server, loadgen, url, o, seconds = o.throughputSeconds
 }
 
 async function cpuPerRequest(server, loadgen, url, rate, o) {
+  // Every sample starts hot: the server just served a short burst, whether it is the baseline
+  // (measured every other sample) or a variant (idle while the others were measured). Without
+  // this the A/A control read 1.14 (1.06–1.22): the cold server paid for its caches.
+  await loadgen.call('saturate', { url, connections: 10, seconds: o.cpuWarmSeconds })
   const c0 = await cpuUs(server)
   const r = await loadgen.call('paced', { url, rate, seconds: o.cpuSeconds })
   const c1 = await cpuUs(server)

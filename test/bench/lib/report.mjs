@@ -17,41 +17,65 @@ function find(groups, server) {
 export function targets(results) {
   const out = []
   const o = results.overhead ?? []
-  const add = (name, value, limit, met, unit = '') => out.push({ name, value, limit, met: value === undefined || !Number.isFinite(value) ? null : met, unit })
+  const plain = (name, value, limit, met, unit = '') => out.push({ name, value, limit, met: value === undefined || !Number.isFinite(value) ? null : met ? 'yes' : 'no', unit })
+  // A ratio with an interval against a limit: met when the whole interval is within it, missed
+  // when the whole interval is beyond it, otherwise the run could not tell.
+  const bound = (name, r, limit, below = true) => {
+    let met = 'not resolved'
+    if (!Number.isFinite(r.ratio)) met = null
+    else if (below ? r.hi <= limit : r.lo >= limit) met = 'yes'
+    else if (below ? r.lo > limit : r.hi < limit) met = 'no'
+    out.push({ name, value: r.ratio, interval: [r.lo, r.hi], limit: `${below ? '≤' : '≥'} ${limit}`, met, unit: '×' })
+  }
+  // Lower than a peer: met when the intervals do not overlap and ours is below.
+  const versus = (name, ours, peer, lowerIsBetter = true) => {
+    let met = 'not resolved'
+    if (!Number.isFinite(ours.ratio) || !Number.isFinite(peer.ratio)) met = null
+    else if (lowerIsBetter ? ours.hi < peer.lo : ours.lo > peer.hi) met = 'yes'
+    else if (lowerIsBetter ? ours.lo > peer.hi : ours.hi < peer.lo) met = 'no'
+    out.push({ name, value: ours.ratio, interval: [ours.lo, ours.hi], limit: `${lowerIsBetter ? '<' : '>'} ${fmt(peer.ratio, 3)} (${fmt(peer.lo, 3)}–${fmt(peer.hi, 3)})`, met, unit: '×' })
+  }
   const zd = find(o, 'fastify-zerodrop')
   const zdm = find(o, 'fastify-zerodrop-metrics')
-  if (zd) add('Fastify + zerodrop (probes, drain) CPU/request vs bare', zd.cpuRatio.ratio, '≤ 1.03', zd.cpuRatio.ratio <= 1.03, '×')
-  if (zdm) add('Fastify + zerodrop with metrics CPU/request vs bare', zdm.cpuRatio.ratio, '≤ 1.08', zdm.cpuRatio.ratio <= 1.08, '×')
+  if (zd) bound('Fastify + zerodrop (probes, drain) CPU/request vs bare', zd.cpuRatio, 1.03)
+  if (zdm) bound('Fastify + zerodrop with metrics CPU/request vs bare', zdm.cpuRatio, 1.08)
   for (const peer of ['fastify-terminus', 'fastify-lightship']) {
     const p = find(o, peer)
-    if (zd && p) add(`Fastify + zerodrop (probes, drain) CPU/request below ${p.label}`, zd.cpuRatio.ratio, `< ${fmt(p.cpuRatio.ratio, 3)}`, zd.cpuRatio.ratio < p.cpuRatio.ratio, '×')
+    if (zd && p) versus(`Fastify + zerodrop (probes, drain) CPU/request below ${p.label}`, zd.cpuRatio, p.cpuRatio)
   }
   const fm = find(o, 'fastify-metrics')
-  if (zdm && fm) add('Fastify + zerodrop with metrics CPU/request below Fastify + fastify-metrics', zdm.cpuRatio.ratio, `< ${fmt(fm.cpuRatio.ratio, 3)}`, zdm.cpuRatio.ratio < fm.cpuRatio.ratio, '×')
+  if (zdm && fm) versus('Fastify + zerodrop with metrics CPU/request below Fastify + fastify-metrics', zdm.cpuRatio, fm.cpuRatio)
   const ezd = find(o, 'express-zerodrop-metrics')
   const epb = find(o, 'express-prom-bundle')
   if (ezd && epb) {
-    add('Express + zerodrop with metrics CPU/request below express-prom-bundle', ezd.cpuRatio.ratio, `< ${fmt(epb.cpuRatio.ratio, 3)}`, ezd.cpuRatio.ratio < epb.cpuRatio.ratio, '×')
-    add('Express + zerodrop with metrics req/s above express-prom-bundle', ezd.rpsRatio.ratio, `> ${fmt(epb.rpsRatio.ratio, 3)}`, ezd.rpsRatio.ratio > epb.rpsRatio.ratio, '×')
+    versus('Express + zerodrop with metrics CPU/request below express-prom-bundle', ezd.cpuRatio, epb.cpuRatio)
+    versus('Express + zerodrop with metrics req/s above express-prom-bundle', ezd.rpsRatio, epb.rpsRatio, false)
   }
   for (const p of results.probes ?? []) {
-    if (p.server.includes('zerodrop')) add(`/readyz p99 at ${Math.round(results.options.probeLoadShare * 100)} % load, ${p.checkMs} ms check (${p.label})`, p.p99Ms, '≤ 2 ms', p.p99Ms <= 2, ' ms')
+    if (p.server.includes('zerodrop')) plain(`/readyz p99 at ${Math.round(results.options.probeLoadShare * 100)} % load, ${p.checkMs} ms check (${p.label})`, p.p99Ms, '≤ 2 ms', p.p99Ms <= 2, ' ms')
   }
   for (const d of results.drain ?? []) {
     if (d.server.includes('zerodrop')) {
       const ms = d.scenarios.clients.medianMs
-      add(`drain exit with ${d.scenarios.clients.clients} idle keep-alive clients (${d.label})`, ms, `≤ ${d.delayMs + 50} ms`, ms <= d.delayMs + 50 && d.scenarios.clients.exitCodes.every((c) => c === 0), ' ms')
+      plain(`drain exit with ${d.scenarios.clients.clients} idle keep-alive clients (${d.label})`, ms, `≤ ${d.delayMs + 50} ms`, ms <= d.delayMs + 50 && d.scenarios.clients.exitCodes.every((c) => c === 0), ' ms')
     }
   }
   const f = results.fleet
   if (f?.measured) {
-    if (f.router?.l4) add('router l4 throughput vs direct', f.router.l4.ratio, '≥ 0.8', f.router.l4.ratio >= 0.8, '×')
-    if (f.rolling) add('rolling deploy duration vs theoretical minimum', f.rolling.ratio, '≤ 1.2', f.rolling.ratio <= 1.2, '×')
+    if (f.router?.l4) bound('router l4 throughput vs direct', f.router.l4, 0.8, false)
+    if (f.rolling) plain('rolling deploy duration vs theoretical minimum', f.rolling.ratio, '≤ 1.2', f.rolling.ratio <= 1.2, '×')
   } else {
     out.push({ name: 'router l4 throughput vs direct', value: undefined, limit: '≥ 0.8', met: null })
     out.push({ name: 'rolling deploy duration vs theoretical minimum', value: undefined, limit: '≤ 1.2', met: null })
   }
   return out
+}
+
+function targetRow(t, digits) {
+  const value = t.value === undefined ? 'not measured'
+    : `${fmt(t.value, t.unit === '×' ? 3 : digits)}${t.unit === '×' ? '' : t.unit}${t.interval ? ` (${fmt(t.interval[0], 3)}–${fmt(t.interval[1], 3)})` : ''}`
+  const met = t.met === null ? '—' : t.met === 'yes' ? 'yes' : t.met === 'no' ? '**no**' : t.met
+  return row([t.name, value, t.limit, met])
 }
 
 export function markdown(results) {
@@ -131,13 +155,56 @@ export function markdown(results) {
   }
   L.push(`### Targets`)
   L.push('')
+  L.push('"not resolved": the 95 % interval straddles the limit (or the peer\'s interval): this run cannot tell.')
+  L.push('')
   L.push(row(['target', 'measured', 'limit', 'met']))
   L.push(row(['---', '---:', '---', '---']))
-  for (const t of targets(results)) {
-    L.push(row([t.name, t.value === undefined ? 'not measured' : `${fmt(t.value, t.unit === '×' ? 3 : 2)}${t.unit === '×' ? '' : t.unit}`, t.limit, t.met === null ? '—' : t.met ? 'yes' : '**no**']))
-  }
+  for (const t of targets(results)) L.push(targetRow(t, 2))
   L.push('')
   return L.join('\n')
 }
 
 export { round }
+
+/** The short version for the "Performance" section of the repository's README. */
+export function readmeSection(results) {
+  const { machine, options } = results
+  const L = []
+  L.push('## Performance')
+  L.push('')
+  L.push(`What zerodrop costs per request, how fast it drains and how fast the fleet rolls, side by side with the libraries people use instead — one \`npm run bench\` run (${Math.round(results.durationS / 60)} min), method in [test/bench/README.md](test/bench/README.md), every figure in [test/bench/results/latest.md](test/bench/results/latest.md).`)
+  L.push('')
+  L.push(`Machine: ${machine.cpus} × ${machine.cpuModel} (shared: other jobs ran on the same cores, load average ${machine.loadBefore[0]} before and ${machine.loadAfter[0]} after the run), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; server pinned to CPU 0, autocannon to CPU 1. ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC.`)
+  L.push('')
+  if (results.overhead) {
+    L.push(`Overhead on a hello-world route (the worst case). Ratios to the bare framework, paired round by round, 95 % interval in brackets; the A/A control (bare vs bare) shows the run's noise floor.`)
+    L.push('')
+    L.push(row(['configuration', 'CPU µs/request', 'CPU/request vs bare', 'max req/s', 'req/s vs bare']))
+    L.push(row(['---', '---:', '---:', '---:', '---:']))
+    for (const g of results.overhead) {
+      for (const r of g.rows) {
+        L.push(row([r.baseline ? `**${r.label}**` : r.control ? `*${r.label}*` : r.label, fmt(r.usPerReq, 1), r.baseline ? '1' : ratio(r.cpuRatio), fmt(r.rps), r.baseline ? '1' : ratio(r.rpsRatio)]))
+      }
+    }
+    L.push('')
+  }
+  const lines = []
+  for (const p of results.probes ?? []) lines.push(`- Readiness probe at ${Math.round(options.probeLoadShare * 100)} % load with a ${p.checkMs} ms check, ${p.label}: p50 ${fmt(p.p50Ms, 1)} ms, p99 ${fmt(p.p99Ms, 1)} ms${p.probeOnOwnPort ? ' (own port, no check)' : ''}.`)
+  for (const d of results.drain ?? []) lines.push(`- SIGTERM to exit, ${d.label}: idle ${fmt(d.scenarios.idle.medianMs)} ms, with ${d.scenarios.clients.clients} idle keep-alive clients ${fmt(d.scenarios.clients.medianMs)} ms${d.delayMs ? ` (drain delay ${d.delayMs} ms)` : ''}.`)
+  const f = results.fleet
+  if (f?.measured) {
+    if (f.router) lines.push(`- Router throughput vs one instance directly: l4 ${ratio(f.router.l4)}, l7 ${ratio(f.router.l7)} (router on the same two cores as the instance and autocannon).`)
+    if (f.rolling) lines.push(`- Rolling deploy ${f.rolling.description}: ${fmt(f.rolling.durationMs)} ms, ${fmt(f.rolling.ratio, 2)} × the theoretical minimum (${fmt(f.rolling.minimumMs)} ms), ${f.rolling.dropped} dropped.`)
+  } else {
+    lines.push(`- Fleet: not measured yet.`)
+  }
+  L.push(...lines)
+  L.push('')
+  L.push('Targets (issue 7):')
+  L.push('')
+  L.push(row(['target', 'measured', 'limit', 'met']))
+  L.push(row(['---', '---:', '---', '---']))
+  for (const t of targets(results)) L.push(targetRow(t, 1))
+  L.push('')
+  return L.join('\n')
+}
