@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import fs from 'node:fs'
 import { parseArgs } from 'node:util'
+import { deployOptionsFromManifests, mergeOptions } from './from-manifests.js'
 import { deploy } from './deploy.js'
 import { AbortedError, FleetUsageError } from './errors.js'
 import { killAllInstancesSync } from './instance.js'
@@ -86,6 +87,14 @@ load (autocannon through the router, plus exact clients as a cross-check)
   --lead-ms MS / --tail-ms MS         load before the rollout starts / after it ends (default 1500 / 1500)
   --timeout-ms MS                     a request without an answer after this long is a timeout (default 10000)
   --exact-clients N                   paced exact clients beside autocannon, 0 none (default 4)
+
+manifests (the configuration that ships, run locally)
+  -f, --filename DIR                  take replicas, probes, grace period, strategy, steps and analysis from a
+                                      k8s/ folder (a Deployment, or an Argo Rollouts Rollout and its AnalysisTemplates);
+                                      the container env goes to both revisions; flags given here win; every field
+                                      the fleet does not model is listed on stderr
+  --time-scale X                      with -f: multiply the files' durations (probe periods, pauses, analysis
+                                      intervals, minReadySeconds, delays) by X, e.g. 0.05 for CI (default 1)
 
 output
   --json FILE                         write the report as JSON
@@ -174,6 +183,7 @@ const numberFlags = {
   'scale-down-delay-seconds': 'num',
   'preview-port': 'int',
   'preview-rate': 'num',
+  'time-scale': 'num',
   'max-error-rate': 'num',
   'max-p99-ms': 'num',
   'analysis-interval-ms': 'int',
@@ -198,6 +208,7 @@ const stringFlags = [
   'body',
   'json',
   'run-dir',
+  'filename',
   'steps',
   'pre-promotion-analysis',
   'post-promotion-analysis',
@@ -214,6 +225,7 @@ function parse(argv: string[]): { help: boolean; options: DeployOptions; json: s
     header: { type: 'string', multiple: true },
   }
   for (const f of stringFlags) spec[f] = { type: 'string' }
+  spec.filename = { type: 'string', short: 'f' }
   for (const f of Object.keys(numberFlags)) spec[f] = { type: 'string' }
   let parsed: { values: Values; positionals: string[] }
   try {
@@ -350,7 +362,33 @@ function parse(argv: string[]): { help: boolean; options: DeployOptions; json: s
     },
     runDir: str('run-dir'),
   }
-  return { help: false, options: stripUndefined(options) as DeployOptions, json: str('json'), quiet: v.quiet === true }
+  const flags = stripUndefined(options) as DeployOptions
+  const dir = str('filename')
+  const timeScale = n('time-scale')
+  if (dir === undefined) {
+    if (timeScale !== undefined) throw new UsageError('--time-scale: applies with -f DIR only')
+    return { help: false, options: flags, json: str('json'), quiet: v.quiet === true }
+  }
+  return { help: false, options: withManifests(dir, timeScale, flags, strategy, v.quiet === true), json: str('json'), quiet: v.quiet === true }
+}
+
+/** -f DIR: the files' settings under the flags given on the command line. */
+function withManifests(dir: string, timeScale: number | undefined, flags: DeployOptions, strategyFlag: string | undefined, quiet: boolean): DeployOptions {
+  if (timeScale === 0) throw new UsageError("--time-scale: expected a positive number, instead got '0'")
+  let m: ReturnType<typeof deployOptionsFromManifests>
+  try {
+    m = deployOptionsFromManifests(dir, timeScale === undefined ? {} : { timeScale })
+  } catch (err) {
+    throw new UsageError(`-f ${dir}: ${(err as Error).message}`)
+  }
+  if (strategyFlag !== undefined && strategyFlag !== m.options.strategy) {
+    throw new UsageError(`--strategy: the manifests in ${dir} describe a ${m.options.strategy ?? 'rolling'} rollout, instead got --strategy ${strategyFlag}; drop the flag or pick the folder of that strategy`)
+  }
+  if (!quiet) for (const note of m.notes) process.stderr.write(`zerodrop: ${dir}: ${note}\n`)
+  const revision = (command: DeployOptions['from']): DeployOptions['from'] =>
+    typeof command === 'string' || Array.isArray(command) ? { command, env: m.env } : command
+  const merged = mergeOptions(m.options as DeployOptions, flags)
+  return { ...merged, from: revision(flags.from), to: revision(flags.to) }
 }
 
 function stripUndefined(x: unknown): unknown {
