@@ -11,7 +11,7 @@ const ladder = (...weights: number[]) => weights.flatMap((w) => [{ setWeight: w 
 describe('canary', () => {
   it('l7, the full default ladder 1 → 5 → 25 → 50 → 100: promoted, zero dropped, each step at its exact weight', { timeout: 240_000 }, async () => {
     // 1 % of ~190 req/s is ~2 req/s: a window must be long enough to hold enough of them
-    const r = await run({}, { strategy: 'canary', router: 'l7', load: { rate: 200, connections: 20, leadMs: 1000, tailMs: 1000 }, analysis: { intervalMs: 3000, count: 2, minSamples: 5 } })
+    const r = await run({}, { strategy: 'canary', router: 'l7', load: { rate: 200, connections: 20, leadMs: 1000, tailMs: 1000 }, analysis: { intervalMs: 4000, count: 2, minSamples: 5 } })
     expect(r.verdict).toBe('promoted')
     expect(r.dropped).toBe(0)
     expect(r.exitCode).toBe(0)
@@ -31,7 +31,8 @@ describe('canary', () => {
   })
 
   it('l4, 25 → 50: promoted, zero dropped, shares follow the instance counts (1/3, 2/3) over new connections', { timeout: 120_000 }, async () => {
-    const r = await run({}, { strategy: 'canary', router: 'l4', canary: { steps: ladder(25, 50) } })
+    // connections live 10 requests (~1.3 s each), so new ones keep arriving and move traffic with the instance counts
+    const r = await run({}, { strategy: 'canary', router: 'l4', canary: { steps: ladder(25, 50) }, load: { rate: 150, connections: 20, reconnectRate: 10, leadMs: 1000, tailMs: 1000 } })
     expect(r.verdict).toBe('promoted')
     expect(r.dropped).toBe(0)
     expectBalanced(r)
@@ -50,7 +51,8 @@ describe('canary', () => {
   })
 
   it('bad release FAIL_RATE=0.1, l7: aborted at the first analysis it can decide, failures within the bound, nothing else dropped', { timeout: 120_000 }, async () => {
-    const r = await run({ to: 'FAIL_RATE=0.1' }, { strategy: 'canary', router: 'l7', canary: { steps: ladder(25, 50) } })
+    // 3 s windows hold ~110 canary requests: a 10 % failure rate shows as <= 2 % in one of them with p ~ 0.001
+    const r = await run({ to: 'FAIL_RATE=0.1' }, { strategy: 'canary', router: 'l7', canary: { steps: ladder(25, 50) }, analysis: { intervalMs: 3000 } })
     expect(r.verdict).toBe('rolled-back')
     expect(r.exitCode).toBe(2)
     expect(r.reason).toMatch(/analysis failed at weight 25/)
@@ -82,7 +84,7 @@ describe('canary', () => {
   })
 
   it('bad release FAIL_RATE=0.1, l4: aborted, the canary drained under its pinned connections, nothing else dropped', { timeout: 120_000 }, async () => {
-    const r = await run({ to: 'FAIL_RATE=0.1' }, { strategy: 'canary', router: 'l4', canary: { steps: ladder(25, 50) } })
+    const r = await run({ to: 'FAIL_RATE=0.1' }, { strategy: 'canary', router: 'l4', canary: { steps: ladder(25, 50) }, analysis: { intervalMs: 3000 } })
     expect(r.verdict).toBe('rolled-back')
     expect(r.reason).toMatch(/analysis failed at weight 25/)
     const b = r.progressive?.badRelease
