@@ -138,6 +138,10 @@ export const blueGreen: Strategy = {
         await stopPreview()
       }
 
+      if (bg.autoPromotionSeconds > 0) {
+        ctx.step('blue-green', `green proven; switch in ${bg.autoPromotionSeconds} s (autoPromotionSeconds)`)
+        await p.wait(bg.autoPromotionSeconds * 1000)
+      }
       // the switch; blue is kept for scaleDownDelaySeconds from the moment it is ordered
       const scaleDownBlue = (): void => {
         if (blueScaledDown) return

@@ -52,6 +52,7 @@ blue-green (Argo Rollouts blueGreen: preview router, switch after the endpoint l
   --post-promotion-analysis on|off    analyse green on live traffic after the switch; failure flips back (default on)
   --preview-port N                    preview router port on 127.0.0.1, 0 a free one (default 0)
   --preview-rate N                    synthetic requests per second on the preview (default 50)
+  --auto-promotion-seconds S          wait this long after green is proven before the switch (Argo's autoPromotionSeconds; default 0)
 
 analysis (gates blue-green and canary; Argo semantics; on the new revision's instances only)
   --max-error-rate X                  5xx / all above this fails a measurement (default 0.02)
@@ -145,6 +146,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   'blueGreen.scaleDownDelaySeconds': '--scale-down-delay-seconds',
   'blueGreen.previewPort': '--preview-port',
   'blueGreen.previewRate': '--preview-rate',
+  'blueGreen.autoPromotionSeconds': '--auto-promotion-seconds',
   'analysis.maxErrorRate': '--max-error-rate',
   'analysis.maxP99Ms': '--max-p99-ms',
   'analysis.intervalMs': '--analysis-interval-ms',
@@ -183,6 +185,7 @@ const numberFlags = {
   'scale-down-delay-seconds': 'num',
   'preview-port': 'int',
   'preview-rate': 'num',
+  'auto-promotion-seconds': 'num',
   'time-scale': 'num',
   'max-error-rate': 'num',
   'max-p99-ms': 'num',
@@ -298,7 +301,7 @@ function parse(argv: string[]): { help: boolean; options: DeployOptions; json: s
       throw new UsageError(`--steps${(err as Error).message.replace(/^canary\.steps/, '')}`)
     }
   }
-  for (const k of ['scale-down-delay-seconds', 'pre-promotion-analysis', 'post-promotion-analysis', 'preview-port', 'preview-rate']) {
+  for (const k of ['scale-down-delay-seconds', 'pre-promotion-analysis', 'post-promotion-analysis', 'preview-port', 'preview-rate', 'auto-promotion-seconds']) {
     if (str(k) !== undefined && strategy !== 'blue-green') throw new UsageError(`--${k}: applies to --strategy blue-green only, instead the strategy is '${strategy ?? 'rolling'}'`)
   }
 
@@ -359,6 +362,7 @@ function parse(argv: string[]): { help: boolean; options: DeployOptions; json: s
       postPromotionAnalysis: onOff('post-promotion-analysis'),
       previewPort: n('preview-port'),
       previewRate: n('preview-rate'),
+      autoPromotionSeconds: n('auto-promotion-seconds'),
     },
     runDir: str('run-dir'),
   }

@@ -91,6 +91,8 @@ export interface BlueGreenOptions {
   readonly previewPort?: number
   /** Synthetic requests per second against the preview during pre-promotion analysis. @default 50 */
   readonly previewRate?: number
+  /** Argo's `autoPromotionSeconds`: wait this long after green is proven before the switch. @default 0 */
+  readonly autoPromotionSeconds?: number
 }
 
 export interface ResolvedBlueGreen {
@@ -99,6 +101,7 @@ export interface ResolvedBlueGreen {
   readonly postPromotionAnalysis: boolean
   readonly previewPort: number
   readonly previewRate: number
+  readonly autoPromotionSeconds: number
 }
 
 export const DEFAULT_CANARY_WEIGHTS: readonly number[] = Object.freeze([1, 5, 25, 50, 100])
@@ -188,5 +191,6 @@ export function resolveBlueGreen(b: BlueGreenOptions = {}): ResolvedBlueGreen {
     postPromotionAnalysis: b.postPromotionAnalysis ?? true,
     previewPort: num('blueGreen.previewPort', b.previewPort, 0, 0, 65535, true),
     previewRate: num('blueGreen.previewRate', b.previewRate, 50, 1),
+    autoPromotionSeconds: num('blueGreen.autoPromotionSeconds', b.autoPromotionSeconds, 0, 0),
   })
 }
