@@ -56,12 +56,13 @@ describeWithDocker('docker-compose.yml: blue-green switch under load', () => {
     expect(result, stderr).toBeDefined()
     const r = result!
     const ctx = `\n${JSON.stringify(r)}\n${stderr}`
-    expect(r.exact.sent, ctx).toBeGreaterThan(200)
+    // real load on both sides of the switch (the rate depends on how busy the machine is)
+    expect(r.exact.sent, ctx).toBeGreaterThan(100)
     expect(r.exact.dropped, `exact client drops${ctx}`).toBe(0)
     expect(r.router.dropped, `router-counted drops${ctx}`).toBe(0)
     expect(r.loadService?.exact?.dropped, `load service drops${ctx}`).toBe(0)
-    expect(r.exact.byVersion.v1, ctx).toBeGreaterThan(0)
-    expect(r.exact.byVersion.v2, ctx).toBeGreaterThan(0)
+    expect(r.exact.byVersion.v1, ctx).toBeGreaterThan(20)
+    expect(r.exact.byVersion.v2, ctx).toBeGreaterThan(20)
     expect(r.timings.lastVersion, 'after the switch and blue stop, only green answers').toBe('v2')
     expect(r.timings.blueExitCode, 'blue drained and exited 0').toBe(0)
     expect(r.zeroDrop).toBe(true)
@@ -75,7 +76,7 @@ describeWithDocker('docker-compose.yml: blue-green switch under load', () => {
     expect(result, stderr).toBeDefined()
     const r = result!
     const ctx = `\n${JSON.stringify(r)}\n${stderr}`
-    expect(r.exact.sent, ctx).toBeGreaterThan(200)
+    expect(r.exact.sent, ctx).toBeGreaterThan(100)
     expect(r.exact.dropped + r.router.dropped, `drops${ctx}`).toBeGreaterThan(0)
     expect(r.zeroDrop).toBe(false)
     expect(code, 'compose:demo exits 1 when something was dropped').toBe(1)
