@@ -14,6 +14,8 @@ import { describeWithDocker, docker } from './docker.js'
 
 const CLI = `${ROOT}packages/fleet/dist/cli.js`
 const dirs: string[] = []
+// the docker runtime labels its containers with this, so cleanup never touches anyone else's
+const OWNER = `zerodrop-test-${process.pid}`
 
 function deployDocker(extra: string[]): Promise<{ code: number; report: Report | undefined; stderr: string; stdout: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-docker-runtime-'))
@@ -34,7 +36,8 @@ function deployDocker(extra: string[]): Promise<{ code: number; report: Report |
     ...extra,
   ]
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd: ROOT, timeout: 150_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const env = { ...process.env, ZERODROP_DOCKER_OWNER: OWNER }
+    execFile(process.execPath, args, { cwd: ROOT, env, timeout: 150_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
       const report = fs.existsSync(json) ? (JSON.parse(fs.readFileSync(json, 'utf8')) as Report) : undefined
       resolve({ code, report, stderr, stdout })
@@ -42,9 +45,9 @@ function deployDocker(extra: string[]): Promise<{ code: number; report: Report |
   })
 }
 
-/** Containers the docker runtime started (label org.zerodrop.runtime=docker) still present. */
+/** Containers this file's deploys started (docker runtime, labelled with OWNER) still present. */
 async function runtimeContainers(): Promise<string[]> {
-  return (await docker(['ps', '-a', '-q', '--filter', 'label=org.zerodrop.runtime=docker'])).split('\n').filter(Boolean)
+  return (await docker(['ps', '-a', '-q', '--filter', 'label=org.zerodrop.runtime=docker', '--filter', `label=org.zerodrop.owner=${OWNER}`])).split('\n').filter(Boolean)
 }
 
 async function settleNoContainers(): Promise<string[]> {

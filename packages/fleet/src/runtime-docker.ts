@@ -226,6 +226,8 @@ async function supervise(argv: string[]): Promise<void> {
   const run = await docker([
     'run', '-d', '--name', name, '--network', 'host',
     '--label', 'org.zerodrop.runtime=docker', '--label', `org.zerodrop.port=${port}`,
+    // lets a caller (a test) find exactly the containers its own deploy started
+    ...(process.env.ZERODROP_DOCKER_OWNER ? ['--label', `org.zerodrop.owner=${process.env.ZERODROP_DOCKER_OWNER}`] : []),
     '--stop-timeout', String(grace),
     '-e', `PORT=${port}`, '-e', `HOST=${host}`,
     ...env.flatMap((e) => ['-e', e]),
