@@ -124,6 +124,25 @@ describeWithDocker('demo image: SIGTERM drain with node as PID 1 (testcontainers
     expect(run.load.lost + run.load.timeout, `requests sent and never answered${ctx}`).toBeGreaterThan(0)
   })
 
+  it('PID 1 ignores a signal it has no handler for: node without a SIGTERM handler as PID 1 is SIGKILLed (137) after the grace period', async () => {
+    // What the lifecycle library's own handler avoids: in a PID namespace the kernel applies no
+    // default action to PID 1, so a plain server (no handler) never sees SIGTERM's "terminate".
+    const port = await freePort()
+    const demo = await startDemoContainer({
+      image: IMAGES.v1,
+      port,
+      entrypoint: ['node', '-e'],
+      command: ["require('node:http').createServer((q, s) => s.end('ok')).listen(process.env.PORT, process.env.HOST)"],
+    })
+    const t = performance.now()
+    await demo.container.stop({ timeout: 3000, remove: false })
+    const stopToExitMs = Math.round(performance.now() - t)
+    const exit = await exitOf(demo.id)
+    figure({ variant: 'node PID 1 without SIGTERM handler', stopToExitMs, exitCode: exit.exitCode })
+    expect(exit.exitCode).toBe(137)
+    expect(stopToExitMs).toBeGreaterThanOrEqual(2500)
+  })
+
   it('HEALTHCHECK (readiness, done with node) turns the container healthy; it runs as the non-root user', async () => {
     const port = await freePort()
     const demo = await startDemoContainer({ image: IMAGES.v2, port })
