@@ -94,7 +94,7 @@ manifests (the configuration that ships, run locally)
                                       k8s/ folder (a Deployment, or an Argo Rollouts Rollout and its AnalysisTemplates);
                                       the container env goes to both revisions; flags given here win; every field
                                       the fleet does not model is listed on stderr
-  --time-scale X                      with -f: multiply the files' durations (probe periods, pauses, analysis
+  --time-scale X                      with -f: multiply the paces in the files (readiness/liveness periods, pauses, analysis
                                       intervals, minReadySeconds, delays) by X, e.g. 0.05 for CI (default 1)
 
 output

@@ -22,10 +22,12 @@ export interface FromManifests {
 
 export interface FromManifestsOptions {
   /**
-   * Multiplies every duration read from the files (probe periods and timeouts, pauses, analysis
-   * intervals, minReadySeconds, scale-down delays): 1 runs the configuration at its real pace; a
+   * Multiplies every duration read from the files that sets a pace (readiness and liveness probe
+   * periods, pauses, analysis intervals, minReadySeconds, scale-down delays): 1 runs the
+   * configuration at its real pace; a
    * canary ladder with 1-minute pauses and analyses takes a quarter of an hour, so a CI run may
-   * use 0.05. Thresholds and counts are never scaled.
+   * use 0.05. Thresholds, counts and timeouts are never scaled: a probe timeout of 100 ms would
+   * fail a healthy instance on a busy machine.
    * @default 1
    */
   readonly timeScale?: number
@@ -34,14 +36,18 @@ export interface FromManifestsOptions {
 const scaleMs = (ms: number | undefined, k: number): number | undefined => (ms === undefined ? undefined : Math.max(1, Math.round(ms * k)))
 const scaleS = (s: number | undefined, k: number): number | undefined => (s === undefined ? undefined : Math.round(s * k * 1000) / 1000)
 
+/**
+ * Readiness and liveness periods scale (never below 100 ms); timeouts do not (a timeout is a
+ * threshold, not a pace), and neither does the startup probe: period × failureThreshold is the
+ * time a process has to start, and a process does not start faster because CI is in a hurry.
+ */
 function probes(p: ProbesOptions, k: number): ProbesOptions {
-  const one = (x: ProbesOptions['startup']) => x && {
+  const one = (x: ProbesOptions['readiness']) => x && {
     ...x,
-    ...(x.periodMs === undefined ? {} : { periodMs: scaleMs(x.periodMs, k) }),
-    ...(x.timeoutMs === undefined ? {} : { timeoutMs: scaleMs(x.timeoutMs, k) }),
+    ...(x.periodMs === undefined ? {} : { periodMs: Math.max(100, scaleMs(x.periodMs, k) ?? 0) }),
     ...(x.initialDelayMs === undefined ? {} : { initialDelayMs: scaleMs(x.initialDelayMs, k) }),
   }
-  return { ...p, ...(p.startup ? { startup: one(p.startup) } : {}), ...(p.readiness ? { readiness: one(p.readiness) } : {}), ...(p.liveness ? { liveness: one(p.liveness) } : {}) }
+  return { ...p, ...(p.readiness ? { readiness: one(p.readiness) } : {}), ...(p.liveness ? { liveness: one(p.liveness) } : {}) }
 }
 
 export function deployOptionsFromManifests(dir: string, opts: FromManifestsOptions = {}): FromManifests {
@@ -114,7 +120,7 @@ export function deployOptionsFromManifests(dir: string, opts: FromManifestsOptio
     // With a traffic router a weight is an exact share of requests: the fleet's l7 router.
     options.router = c.exactWeights ? 'l7' : 'l4'
   }
-  if (k !== 1) notes.push(`durations read from the files are scaled by ${k} (probe periods, pauses, analysis intervals, minReadySeconds, scale-down delays)`)
+  if (k !== 1) notes.push(`durations read from the files are scaled by ${k} (readiness and liveness probe periods, pauses, analysis intervals, minReadySeconds, scale-down delays; not timeouts, thresholds or the startup probe)`)
   notes.push(...formatManifestIssues(loaded.issues, dir))
   return { options, env: m.env, notes, issues: loaded.issues, files: loaded.files }
 }
