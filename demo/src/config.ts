@@ -5,6 +5,8 @@ export interface DemoConfig {
   readonly framework: 'fastify' | 'express'
   readonly version: string
   readonly failRate: number
+  /** FAIL_RATE applies only this long after the first `GET /` */
+  readonly failAfterMs: number
   readonly latencyMs: number
   readonly startupMs: number
   readonly neverReady: boolean
@@ -57,6 +59,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     framework,
     version: env.APP_VERSION ?? 'v1',
     failRate: num(env, 'FAIL_RATE', 0, 0, 1),
+    failAfterMs: num(env, 'FAIL_AFTER_MS', 0, 0, 3_600_000),
     latencyMs: num(env, 'LATENCY_MS', 0, 0, 600_000),
     startupMs: num(env, 'STARTUP_MS', 0, 0, 600_000),
     neverReady: flag(env, 'NEVER_READY'),

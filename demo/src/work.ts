@@ -2,13 +2,12 @@ import { createHash } from 'node:crypto'
 import type { DemoConfig } from './config.js'
 
 const payload = Buffer.alloc(2048, 'zerodrop')
-/** FAIL_AFTER_MS: FAIL_RATE applies only this long after the first `GET /` (a release that goes bad once it takes traffic). */
-const failAfterMs = Number(process.env.FAIL_AFTER_MS) || 0
+/** When FAIL_RATE starts to apply: FAIL_AFTER_MS after the first `GET /` (a release that goes bad once it takes traffic). */
 let failFrom: number | undefined
 
 /** A little real work per request: hash a small buffer, build a small JSON answer. */
 export function handleRoot(config: DemoConfig): { status: number; body: Record<string, unknown> } {
-  failFrom ??= Date.now() + failAfterMs
+  failFrom ??= Date.now() + config.failAfterMs
   if (config.failRate > 0 && Date.now() >= failFrom && Math.random() < config.failRate) {
     return { status: 500, body: { error: 'injected failure (FAIL_RATE)', version: config.version } }
   }
