@@ -7,6 +7,8 @@ export interface DemoConfig {
   readonly failRate: number
   /** FAIL_RATE applies only this long after the first `GET /` */
   readonly failAfterMs: number
+  /** FAIL_RATE applies only after this many `GET /` */
+  readonly failAfterRequests: number
   readonly latencyMs: number
   readonly startupMs: number
   readonly neverReady: boolean
@@ -60,6 +62,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     version: env.APP_VERSION ?? 'v1',
     failRate: num(env, 'FAIL_RATE', 0, 0, 1),
     failAfterMs: num(env, 'FAIL_AFTER_MS', 0, 0, 3_600_000),
+    failAfterRequests: num(env, 'FAIL_AFTER_REQUESTS', 0, 0, 1e9),
     latencyMs: num(env, 'LATENCY_MS', 0, 0, 600_000),
     startupMs: num(env, 'STARTUP_MS', 0, 0, 600_000),
     neverReady: flag(env, 'NEVER_READY'),

@@ -2,13 +2,18 @@ import { createHash } from 'node:crypto'
 import type { DemoConfig } from './config.js'
 
 const payload = Buffer.alloc(2048, 'zerodrop')
-/** When FAIL_RATE starts to apply: FAIL_AFTER_MS after the first `GET /` (a release that goes bad once it takes traffic). */
+/**
+ * When FAIL_RATE starts to apply: FAIL_AFTER_MS after the first `GET /`, and after
+ * FAIL_AFTER_REQUESTS of them (a release that goes bad once it takes real traffic).
+ */
 let failFrom: number | undefined
+let served = 0
 
 /** A little real work per request: hash a small buffer, build a small JSON answer. */
 export function handleRoot(config: DemoConfig): { status: number; body: Record<string, unknown> } {
   failFrom ??= Date.now() + config.failAfterMs
-  if (config.failRate > 0 && Date.now() >= failFrom && Math.random() < config.failRate) {
+  served++
+  if (config.failRate > 0 && Date.now() >= failFrom && served > config.failAfterRequests && Math.random() < config.failRate) {
     return { status: 500, body: { error: 'injected failure (FAIL_RATE)', version: config.version } }
   }
   const digest = createHash('sha256').update(payload).update(String(Math.random())).digest('hex').slice(0, 16)
