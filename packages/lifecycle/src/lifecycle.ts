@@ -170,6 +170,8 @@ export class Lifecycle {
     }
     this.#setState(STATE_READY)
     this.logger.info({ state: this.#state }, 'ready')
+    // Run the checks now, so the first probe finds a result instead of waiting for one.
+    void this.#checks.evaluate(PROBE_READINESS)
   }
 
   /**
