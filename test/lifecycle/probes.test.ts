@@ -91,6 +91,34 @@ describe('probes', () => {
   })
 })
 
+describe('servers and the admin port', () => {
+  it('attach() sets keep-alive longer than load balancers idle timeouts, with headersTimeout above it', () => {
+    const lc = createLifecycle({ signals: [], exit: false, logger: quiet, metrics: false })
+    const server = http.createServer()
+    lc.attach(server)
+    expect(server.keepAliveTimeout).toBe(65_000)
+    expect(server.headersTimeout).toBeGreaterThan(server.keepAliveTimeout)
+  })
+
+  it('adminPort serves probes and metrics (and nothing else) through the drain, then closes', async () => {
+    const lc = createLifecycle({ signals: [], exit: false, logger: quiet, adminPort: 0, adminHost: '127.0.0.1', drainDelayMs: 300, shutdownTimeoutMs: 1000, metrics: { registry: new Registry(), defaultMetrics: false } })
+    const admin = lc.adminServer
+    if (!admin) throw new Error('no admin server')
+    if (!admin.listening) await new Promise((r) => admin.once('listening', r))
+    const url = `http://127.0.0.1:${(admin.address() as AddressInfo).port}`
+    expect((await get(`${url}/readyz`)).status).toBe(503)
+    lc.markReady()
+    expect(await get(`${url}/readyz`)).toEqual({ status: 200, body: 'ok' })
+    expect((await get(`${url}/metrics`)).body).toMatch(/lifecycle_state\{state="ready"\} 1/)
+    expect((await get(`${url}/`)).status).toBe(404)
+    const done = lc.shutdown('test')
+    expect((await get(`${url}/readyz`)).status).toBe(503)
+    expect((await get(`${url}/livez`)).status).toBe(200)
+    await done
+    expect(admin.listening).toBe(false)
+  })
+})
+
 describe('metrics', () => {
   it('exports the histogram by route template, in-flight, state and checks; never observes probes or metrics', async () => {
     const registry = new Registry()
