@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { resolveDeployOptions } from '@zerodrop/fleet'
-import { loadManifests, ManifestError, parseDuration, formatManifestIssues } from '../../packages/fleet/dist/manifests.js'
+import { loadManifests, parseDuration, formatManifestIssues } from '../../packages/fleet/dist/manifests.js'
+import { ManifestError } from '@zerodrop/fleet'
 import { env, find, k8sDir, loadFolder, workload } from './manifests.js'
 
 const temps: string[] = []

@@ -10,7 +10,23 @@ export const ERROR_CODES = {
   INSTANCE_NOT_READY: 'ZD_ERR_INSTANCE_NOT_READY',
   PORT_UNAVAILABLE: 'ZD_ERR_PORT_UNAVAILABLE',
   ABORTED: 'ZD_ERR_ABORTED',
+  MANIFEST: 'ZD_ERR_MANIFEST',
+  ROUTER_NOT_LOOPBACK: 'ZD_ERR_ROUTER_NOT_LOOPBACK',
+  ROUTER_INVALID_OPTION: 'ZD_ERR_ROUTER_INVALID_OPTION',
+  ROUTER_INVALID_ENDPOINT: 'ZD_ERR_ROUTER_INVALID_ENDPOINT',
+  ROUTER_INVALID_WEIGHTS: 'ZD_ERR_ROUTER_INVALID_WEIGHTS',
+  ROUTER_LISTEN: 'ZD_ERR_ROUTER_LISTEN',
 } as const
+
+/** The router's codes, by the names the router modules use. */
+export const ROUTER_ERROR_CODES = {
+  notLoopback: ERROR_CODES.ROUTER_NOT_LOOPBACK,
+  invalidOption: ERROR_CODES.ROUTER_INVALID_OPTION,
+  invalidEndpoint: ERROR_CODES.ROUTER_INVALID_ENDPOINT,
+  invalidWeights: ERROR_CODES.ROUTER_INVALID_WEIGHTS,
+  listen: ERROR_CODES.ROUTER_LISTEN,
+} as const
+export type RouterErrorCode = (typeof ROUTER_ERROR_CODES)[keyof typeof ROUTER_ERROR_CODES]
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]
 
@@ -82,6 +98,27 @@ export class AbortedError extends FleetError {
   constructor(reason: string) {
     super(ERROR_CODES.ABORTED, `deploy aborted: ${reason}`)
     this.name = 'AbortedError'
+  }
+}
+
+/** The router was given something it cannot route: a non-loopback host, a bad endpoint or weights, a port it cannot bind. */
+export class RouterError extends FleetError {
+  declare readonly code: RouterErrorCode
+  constructor(code: RouterErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.name = 'RouterError'
+  }
+}
+
+/** A k8s/ folder that cannot be turned into fleet options: unreadable, unparsable, or without a workload. */
+export class ManifestError extends FleetUsageError {
+  override readonly code = ERROR_CODES.MANIFEST
+  /** The file at fault, when there is one. */
+  readonly file: string | undefined
+  constructor(message: string, options?: { file?: string; cause?: unknown }) {
+    super(ERROR_CODES.MANIFEST, message, options?.cause === undefined ? {} : { cause: options.cause })
+    this.name = 'ManifestError'
+    this.file = options?.file
   }
 }
 

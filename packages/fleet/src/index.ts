@@ -2,8 +2,6 @@ export { startExactLoad } from './exact-client.js'
 export type { ExactLoad, ExactLoadOptions, ExactLoadResult, Outcome, RequestRecord } from './exact-client.js'
 export { createRouter, resolveRouterOptions } from './router.js'
 export type { Endpoint, RevisionStats, Router, RouterLogger, RouterMode, RouterOptions, RouterStats } from './router.js'
-export { RouterError, ROUTER_ERROR_CODES } from './router-errors.js'
-export type { RouterErrorCode } from './router-errors.js'
 export { deploy } from './deploy.js'
 export type {
   DeployOptions,
@@ -26,9 +24,16 @@ export {
   InstanceNotReadyError,
   InstanceSpawnError,
   InvalidOptionError,
+  ManifestError,
   PortUnavailableError,
+  ROUTER_ERROR_CODES,
+  RouterError,
 } from './errors.js'
-export type { ErrorCode } from './errors.js'
+export type { ErrorCode, RouterErrorCode } from './errors.js'
+export { loadManifests, formatManifestIssues } from './manifests.js'
+export type { LoadedManifests, ManifestIssue, ManifestOptions } from './manifests.js'
+export { deployOptionsFromManifests } from './from-manifests.js'
+export type { FromManifests, FromManifestsOptions } from './from-manifests.js'
 export { EXIT_CODES, exitCodeFor, formatReport } from './report.js'
 export type { Report, ReportStep } from './report.js'
 export type { Accounting, RevisionAccount } from './accounting.js'

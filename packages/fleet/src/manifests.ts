@@ -8,21 +8,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { parseAllDocuments } from 'yaml'
+import { ManifestError } from './errors.js'
 import type { ProbeOptions, ProbesOptions, RollingOptions } from './options.js'
-
-export const MANIFEST_ERROR_CODE = 'ZD_ERR_MANIFEST' as const
-
-/** A folder that cannot be turned into fleet options: unreadable, unparsable, or without a workload. */
-export class ManifestError extends Error {
-  readonly code = MANIFEST_ERROR_CODE
-  /** The file at fault, when there is one. */
-  readonly file: string | undefined
-  constructor(message: string, options?: { file?: string; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
-    this.name = 'ManifestError'
-    this.file = options?.file
-  }
-}
 
 export type ManifestStrategy = 'rolling' | 'blue-green' | 'canary'
 

@@ -4,6 +4,13 @@ import { PortUnavailableError } from './errors.js'
 /** The fleet only ever listens and connects on loopback (TEAM.md network rule). */
 export const LOOPBACK = '127.0.0.1'
 
+const LOOPBACK_HOST = /^(127(?:\.\d{1,3}){3}|::1|localhost)$/
+
+/** Every address the fleet sends traffic to must be on this machine. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK_HOST.test(host)
+}
+
 /**
  * A port that was free on 127.0.0.1 a moment ago: the kernel picks it for a listener on port 0,
  * which is then closed. Another process could take it before the instance binds it; the

@@ -7,7 +7,7 @@ import {
   type ResponseHead,
 } from './http-framing.js'
 import type { Endpoint, RouterContext, RouterEngine } from './router.js'
-import { ROUTER_ERROR_CODES, RouterError } from './router-errors.js'
+import { ROUTER_ERROR_CODES, RouterError } from './errors.js'
 import type { FailureCause } from './router-stats.js'
 
 const GATEWAY_TIMEOUT = Buffer.from(

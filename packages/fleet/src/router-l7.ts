@@ -2,7 +2,7 @@ import http from 'node:http'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Endpoint, RouterContext, RouterEngine } from './router.js'
-import { ROUTER_ERROR_CODES, RouterError } from './router-errors.js'
+import { ROUTER_ERROR_CODES, RouterError } from './errors.js'
 import type { FailureCause } from './router-stats.js'
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones proxies drop too. */

@@ -1,5 +1,6 @@
 import type { Endpoint } from './router.js'
-import { ROUTER_ERROR_CODES, RouterError, isLoopback } from './router-errors.js'
+import { ROUTER_ERROR_CODES, RouterError } from './errors.js'
+import { isLoopback } from './ports.js'
 
 /**
  * The router's pool of ready endpoints and its balancing.

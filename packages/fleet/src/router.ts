@@ -1,6 +1,7 @@
 import { L4Proxy } from './router-l4.js'
 import { L7Proxy } from './router-l7.js'
-import { ROUTER_ERROR_CODES, RouterError, isLoopback } from './router-errors.js'
+import { ROUTER_ERROR_CODES, RouterError } from './errors.js'
+import { isLoopback } from './ports.js'
 import { EndpointPool } from './router-pool.js'
 import { StatsRecorder } from './router-stats.js'
 
