@@ -80,9 +80,12 @@ describe('bench smoke mode', () => {
     // the mean of the baseline samples taken right before and right after it).
     const base = rows[0]!.samples.usPerReq
     variant.samples.cpuPairBase.forEach((b, i) => expect(b).toBeCloseTo((base[2 * i]! + base[2 * i + 1]!) / 2, 9))
-    const pairs = variant.samples.usPerReq.map((v, i) => v / variant.samples.cpuPairBase[i]!)
-    const geo = Math.exp(pairs.reduce((a, b) => a + Math.log(b), 0) / pairs.length)
-    expect(variant.cpuRatio.ratio).toBeCloseTo(geo, 9)
+    const pairs = variant.samples.usPerReq.map((v, i) => v / variant.samples.cpuPairBase[i]!).sort((a, b) => a - b)
+    const mid = pairs.length >> 1
+    const med = pairs.length % 2 ? pairs[mid]! : (pairs[mid - 1]! + pairs[mid]!) / 2
+    expect(variant.cpuRatio.ratio).toBeCloseTo(med, 9)
+    expect(variant.cpuRatio.lo).toBeCloseTo(pairs[0]!, 9)
+    expect(variant.cpuRatio.hi).toBeCloseTo(pairs.at(-1)!, 9)
 
     // Probe latency: probes answered 200 under load, percentiles finite and ordered.
     expect(json.probes).toHaveLength(1)

@@ -89,7 +89,7 @@ export function markdown(results) {
     L.push('')
     L.push(`App route \`GET /\` → \`{"hello":"world"}\` (the worst case for overhead). Max req/s: ${options.connections} keep-alive connections, ${options.throughputSeconds} s per sample, ${options.rounds} rounds, each ratio paired with the bare server in the same round. ` +
       `CPU/request: server CPU time (user + system, \`process.cpuUsage()\` over IPC) / responses at a fixed rate per group (paced: 20 staggered autocannon instances), ${options.cpuSeconds} s per sample, ${options.cpuRounds} rounds of A B A C A …, each ratio paired with the mean of the two bare samples around it. ` +
-      `Ratios are geometric means of the pairwise ratios with a 95 % t-interval in brackets; lower CPU is better. User-space CPU leaves out the kernel's share (socket writes and reads, the same for every configuration and the noisiest part on a shared machine). ` +
+      `Ratios are medians of the pairwise ratios; in brackets the distribution-free interval for that median (order statistics: with ${options.cpuRounds} CPU pairs and ${options.rounds} req/s pairs it runs from the lowest to the highest pair, ${fmt(100 * (1 - 2 / 2 ** options.cpuRounds), 1)} % and ${fmt(100 * (1 - 2 / 2 ** options.rounds), 1)} % coverage); lower CPU is better. The JSON also has the geometric means with t-intervals. User-space CPU leaves out the kernel's share (socket writes and reads, the same for every configuration and the noisiest part on a shared machine). ` +
       `The A/A control is the bare server in a second process: its distance from 1 is the noise floor of this run.`)
     L.push('')
     L.push(row(['configuration', 'req/s (median)', 'req/s vs bare', 'CPU µs/request (median)', 'CPU/request vs bare', 'user-space CPU/request vs bare', 'server CPU at max']))
@@ -155,7 +155,7 @@ export function markdown(results) {
   }
   L.push(`### Targets`)
   L.push('')
-  L.push('"not resolved": the 95 % interval straddles the limit (or the peer\'s interval): this run cannot tell.')
+  L.push('"not resolved": the interval straddles the limit (or the peer\'s interval): this run cannot tell.')
   L.push('')
   L.push(row(['target', 'measured', 'limit', 'met']))
   L.push(row(['---', '---:', '---', '---']))
@@ -177,7 +177,7 @@ export function readmeSection(results) {
   L.push(`Machine: ${machine.cpus} × ${machine.cpuModel} (shared: other jobs ran on the same cores, load average ${machine.loadBefore[0]} before and ${machine.loadAfter[0]} after the run), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; server pinned to CPU 0, autocannon to CPU 1. ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC.`)
   L.push('')
   if (results.overhead) {
-    L.push(`Overhead on a hello-world route (the worst case). Ratios to the bare framework, paired round by round, 95 % interval in brackets; the A/A control (bare vs bare) shows the run's noise floor.`)
+    L.push(`Overhead on a hello-world route (the worst case). Ratios to the bare framework: the median of the round-by-round pairs, in brackets the interval for that median (lowest to highest pair); the A/A control (bare vs bare) shows the run's noise floor.`)
     L.push('')
     L.push(row(['configuration', 'CPU µs/request', 'CPU/request vs bare', 'max req/s', 'req/s vs bare']))
     L.push(row(['---', '---:', '---:', '---:', '---:']))

@@ -15,10 +15,35 @@ function t975(df) {
   return df < T975.length ? T975[df] : 1.96
 }
 
+function binomialCdf(k, n) {
+  // P(X <= k) for X ~ Binomial(n, 1/2)
+  let c = 1
+  let sum = 0
+  for (let i = 0; i <= k; i++) {
+    if (i > 0) c = (c * (n - i + 1)) / i
+    sum += c
+  }
+  return sum / 2 ** n
+}
+
+/**
+ * Distribution-free interval for the median: [x(k), x(n-k+1)] of the sorted values, with the
+ * largest k whose coverage is still >= 95 % when n allows it (n = 5: min to max, 93.8 %).
+ */
+export function medianInterval(values) {
+  const s = values.filter(Number.isFinite).sort((a, b) => a - b)
+  const n = s.length
+  if (n < 2) return { lo: NaN, hi: NaN, coverage: NaN }
+  let k = 1
+  while (k + 1 <= n / 2 && 1 - 2 * binomialCdf(k, n) >= 0.95) k++
+  return { lo: s[k - 1], hi: s[n - k], coverage: 1 - 2 * binomialCdf(k - 1, n) }
+}
+
 /**
  * Ratio of a variant to its baseline from pairs measured back to back (variant_i / baseline_i).
- * The estimate is the geometric mean of the pairwise ratios; the 95 % interval is Student's t
- * on their logarithms (ratios are multiplicative, so the interval is too).
+ * The estimate is the median of the pairwise ratios with a distribution-free interval (order
+ * statistics): on a shared machine a few pairs are 2–3 × off and would swamp a mean. The
+ * geometric mean with Student's t interval on the logarithms is kept as `geo`.
  */
 export function pairedRatio(variant, baseline) {
   const ratios = []
@@ -27,7 +52,7 @@ export function pairedRatio(variant, baseline) {
     if (Number.isFinite(r) && r > 0) ratios.push(r)
   }
   const n = ratios.length
-  if (n === 0) return { n, ratio: NaN, lo: NaN, hi: NaN, medianRatio: NaN, ratios }
+  if (n === 0) return { n, ratio: NaN, lo: NaN, hi: NaN, coverage: NaN, geo: { ratio: NaN, lo: NaN, hi: NaN }, ratios }
   const logs = ratios.map(Math.log)
   const mean = logs.reduce((a, b) => a + b, 0) / n
   let lo = NaN
@@ -38,7 +63,8 @@ export function pairedRatio(variant, baseline) {
     lo = Math.exp(mean - half)
     hi = Math.exp(mean + half)
   }
-  return { n, ratio: Math.exp(mean), lo, hi, medianRatio: median(ratios), ratios }
+  const mi = medianInterval(ratios)
+  return { n, ratio: median(ratios), lo: mi.lo, hi: mi.hi, coverage: mi.coverage, geo: { ratio: Math.exp(mean), lo, hi }, ratios }
 }
 
 export function round(x, digits = 2) {
