@@ -188,17 +188,26 @@ export function readmeSection(results) {
     }
     L.push('')
   }
-  const lines = []
-  for (const p of results.probes ?? []) lines.push(`- Readiness probe at ${Math.round(options.probeLoadShare * 100)} % load with a ${p.checkMs} ms check, ${p.label}: p50 ${fmt(p.p50Ms, 1)} ms, p99 ${fmt(p.p99Ms, 1)} ms${p.probeOnOwnPort ? ' (own port, no check)' : ''}.`)
-  for (const d of results.drain ?? []) lines.push(`- SIGTERM to exit, ${d.label}: idle ${fmt(d.scenarios.idle.medianMs)} ms, with ${d.scenarios.clients.clients} idle keep-alive clients ${fmt(d.scenarios.clients.medianMs)} ms${d.delayMs ? ` (drain delay ${d.delayMs} ms)` : ''}.`)
+  if (results.probes?.length) {
+    L.push(`Readiness probe at ${Math.round(options.probeLoadShare * 100)} % load with a ${options.probeCheckMs} ms check, p50 / p99: ` +
+      results.probes.map((p) => `${p.label.replace(/^Fastify \+ /, '')} ${fmt(p.p50Ms, 1)} / ${fmt(p.p99Ms, 1)} ms${p.probeOnOwnPort ? ' (own port, no check)' : ''}`).join('; ') + '.')
+    L.push('')
+  }
+  if (results.drain?.length) {
+    L.push(row(['SIGTERM to exit (median ms)', 'idle', `${options.idleClients} idle keep-alive clients`]))
+    L.push(row(['---', '---:', '---:']))
+    for (const d of results.drain) L.push(row([d.label, fmt(d.scenarios.idle.medianMs), fmt(d.scenarios.clients.medianMs)]))
+    L.push('')
+  }
   const f = results.fleet
   if (f?.measured) {
-    if (f.router) lines.push(`- Router throughput vs one instance directly: l4 ${ratio(f.router.l4)}, l7 ${ratio(f.router.l7)} (router on the same two cores as the instance and autocannon).`)
-    if (f.rolling) lines.push(`- Rolling deploy ${f.rolling.description}: ${fmt(f.rolling.durationMs)} ms, ${fmt(f.rolling.ratio, 2)} × the theoretical minimum (${fmt(f.rolling.minimumMs)} ms), ${f.rolling.dropped} dropped.`)
+    const parts = []
+    if (f.router) parts.push(`router throughput vs one instance directly: l4 ${ratio(f.router.l4)}, l7 ${ratio(f.router.l7)} (the router shares the two cores with the instance and autocannon)`)
+    if (f.rolling) parts.push(`rolling deploy 2→2 under load: ${fmt(f.rolling.durationMs)} ms, ${fmt(f.rolling.ratio, 2)} × the theoretical minimum, ${f.rolling.dropped} dropped`)
+    L.push(`Fleet: ${parts.join('; ')}.`)
   } else {
-    lines.push(`- Fleet: not measured yet.`)
+    L.push('Fleet: not measured yet.')
   }
-  L.push(...lines)
   L.push('')
   L.push('Targets (issue 7):')
   L.push('')
