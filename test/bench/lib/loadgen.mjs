@@ -48,7 +48,8 @@ async function paced({ url, rate, seconds, instances = 20 }) {
   // Bounded in time, not in count: on a busy machine fewer requests go out, and the CPU per
   // request is still the server's CPU time over the responses it sent.
   for (let i = 0; i < instances; i++) {
-    runs.push(new Promise((r) => setTimeout(r, (i * 1000) / instances)).then(() =>
+    // starts spread over one second (over the whole run when it is shorter)
+    runs.push(new Promise((r) => setTimeout(r, (i * Math.min(1000, seconds * 1000)) / instances)).then(() =>
       cannon({ url, connections: 2, overallRate: per, duration: seconds, timeout: 10 })))
   }
   const results = await Promise.all(runs)
