@@ -301,6 +301,22 @@ function scaled(option: string, value: number | string, replicas: number, round:
   throw new InvalidOptionError(option, 'an integer >= 0 or a percentage like "25%"', value)
 }
 
+const LEADING_ASSIGNMENTS = /^(?:\s*[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|"[^"\\$`]*"|[^\s'"\\$`;&|<>()]*)(?=\s))*\s*/
+const SHELL_OPERATORS = /[;&|<>()`$\n\\]/
+
+/**
+ * `APP_VERSION=v2 node server.js` → `APP_VERSION=v2 exec node server.js`: dash forks a simple
+ * command instead of exec-ing it, so the report would show the shell's exit (killed by SIGTERM)
+ * instead of the service's own exit code. Anything beyond a simple command is left to the shell
+ * (SIGTERM goes to the whole process group either way).
+ */
+export function execSimpleCommand(command: string): string {
+  const assignments = LEADING_ASSIGNMENTS.exec(command)?.[0] ?? ''
+  const rest = command.slice(assignments.length)
+  if (rest === '' || SHELL_OPERATORS.test(rest) || /^exec\s/.test(rest)) return command
+  return `${assignments}exec ${rest}`
+}
+
 function resolveRevision(option: 'from' | 'to', value: unknown, defaultName: string): ResolvedRevision {
   const spec: RevisionOptions | undefined =
     typeof value === 'string' || Array.isArray(value)
@@ -314,7 +330,7 @@ function resolveRevision(option: 'from' | 'to', value: unknown, defaultName: str
   let display: string
   if (typeof command === 'string') {
     if (command.trim() === '') throw new InvalidOptionError(option, 'a non-empty command line', command)
-    argv = ['sh', '-c', command]
+    argv = ['sh', '-c', execSimpleCommand(command)]
     display = command
   } else if (Array.isArray(command) && command.length > 0 && command.every((a) => typeof a === 'string') && command[0] !== '') {
     argv = [...command]
