@@ -58,7 +58,7 @@ describe('the k8s/ folders drive the local fleet (zerodrop deploy -f)', () => {
     expect(r.bothRevisionsServed).toBe(true)
     // the pod env reached the instances: each old instance drained for DRAIN_DELAY_MS (5 s) and exited on its own
     const old = r.instances.filter((i) => i.revision === 'v1')
-    expect(old.every((i) => i.termination && !i.termination.killed)).toBe(true)
+    expect(old.every((i) => i.termination && !i.termination.killed && i.termination.code === 0)).toBe(true)
     expect(old.every((i) => (i.termination?.durationMs ?? 0) >= 5000)).toBe(true)
     expect(liveProcessGroups()).toEqual([])
     console.info(`k8s/rolling on the fleet: requests=${r.load.requests} dropped=${r.dropped} rolloutMs=${r.timing.rolloutDurationMs}`)
