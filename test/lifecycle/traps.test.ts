@@ -152,6 +152,23 @@ describe('traps from the anchors’ issue trackers', () => {
     expect(out).toMatch(/did not finish within 400 ms/)
   })
 
+  it('a client that never closes its side of an idle connection does not hold the shutdown to its timeout', async () => {
+    const f = await startFixture(DEMO, { DRAIN_DELAY_MS: '300', SHUTDOWN_TIMEOUT_MS: '5000' })
+    // allowHalfOpen: the client keeps its side open after the server's FIN, as a stuck peer would
+    const socket = net.connect({ port: f.port, host: '127.0.0.1', allowHalfOpen: true })
+    socket.on('error', () => {})
+    let data = ''
+    const answered = new Promise<void>((r) => socket.on('data', (d) => { data += d.toString(); if (data.includes('"version"')) r() }))
+    socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n')
+    await answered
+    const sig = f.signal('SIGTERM')
+    const exit = await f.exited
+    socket.destroy()
+    expect(exit.code).toBe(0)
+    // the delay, then at most the 1 s given to idle sockets to close after their FIN
+    expect(exit.at - sig).toBeLessThan(300 + 1000 + 1500)
+  })
+
   it('idle keep-alive sockets do not delay the exit (they get a FIN right after the delay)', async () => {
     const f = await startFixture(DEMO, { DRAIN_DELAY_MS: '400' })
     const agent = new http.Agent({ keepAlive: true, maxSockets: 20 })

@@ -44,7 +44,6 @@ export class ServerTracker {
   #newConnectionGraceMs = 1000
   #idleWaiters: Array<() => void> = []
   #closeWaiters: Array<() => void> = []
-  #listenerClosed = false
 
   constructor(server: DrainableServer) {
     this.server = server
@@ -136,15 +135,10 @@ export class ServerTracker {
     if (this.#phase === 'serving') this.beginDelay()
     this.#phase = 'closing'
     this.#newConnectionGraceMs = newConnectionGraceMs
-    // net.Server's close only: http.Server#close would also destroy idle sockets at once.
-    if (this.server.listening) {
-      net.Server.prototype.close.call(this.server, () => {
-        this.#listenerClosed = true
-        this.#settle()
-      })
-    } else {
-      this.#listenerClosed = true
-    }
+    // net.Server's close only: http.Server#close would also destroy idle sockets at once. It
+    // stops accepting now; its callback waits for every connection, which a client that never
+    // closes its side would hold until the timeout, so nothing waits for it.
+    if (this.server.listening) net.Server.prototype.close.call(this.server)
     for (const [socket, state] of this.#sockets) {
       if (state.active > 0) continue
       if (state.served > 0) socket.end()
@@ -160,6 +154,7 @@ export class ServerTracker {
     state.newTimer = setTimeout(() => {
       state.newTimer = undefined
       if (state.active === 0) socket.end()
+      this.#settle()
     }, this.#newConnectionGraceMs)
     state.newTimer.unref()
   }
@@ -196,7 +191,7 @@ export class ServerTracker {
   }
 
   #isIdle(): boolean {
-    if (this.#phase !== 'closing' || !this.#listenerClosed || this.#inFlight > 0) return false
+    if (this.#phase !== 'closing' || this.#inFlight > 0) return false
     for (const state of this.#sockets.values()) if (state.newTimer) return false
     return true
   }
