@@ -1,10 +1,10 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Registry } from 'prom-client'
+import { Histogram, Registry } from 'prom-client'
 import Fastify from 'fastify'
 import express from 'express'
-import { createLifecycle, type Lifecycle } from '@zerodrop/lifecycle'
+import { createLifecycle, createMetrics, type Lifecycle } from '@zerodrop/lifecycle'
 import { fastifyLifecycle } from '@zerodrop/lifecycle/fastify'
 import { expressLifecycle } from '@zerodrop/lifecycle/express'
 
@@ -140,6 +140,29 @@ describe('metrics', () => {
     expect(text).toMatch(/lifecycle_check_up\{check="db"\} 1/)
     expect(text).toMatch(/lifecycle_shutdown_duration_seconds/)
     expect(text).toMatch(/process_cpu_user_seconds_total/)
+  })
+
+  it("the histogram renders exactly as prom-client's own Histogram would for the same observations", async () => {
+    const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2.5, 5, 10]
+    const ours = new Registry()
+    const theirs = new Registry()
+    const h = new Histogram({ name: 'http_request_duration_seconds', help: 'Duration of HTTP requests in seconds, by route template (probes and metrics excluded)', labelNames: ['method', 'route', 'status_code'], buckets, registers: [theirs] })
+    const m = createMetrics({ registry: ours, prefix: '', buckets, defaultMetrics: false }, () => 0)
+    const samples: Array<[string, string, number, number]> = [['GET', '/', 200, 0.003], ['GET', '/', 200, 0.3], ['GET', '/', 200, 0.300001], ['POST', '/x', 500, 12], ['GET', '/', 200, 0.005], ['GET', '/', 200, 1]]
+    for (const [method, route, status, v] of samples) {
+      h.labels(method, route, String(status)).observe(v)
+      m.observe(method, route, status, v)
+    }
+    const text = (await ours.metrics()).split('\n').filter((l) => l.includes('http_request_duration_seconds')).join('\n')
+    expect(text).toBe((await theirs.metrics()).trim())
+  })
+
+  it('uses a histogram another library registered under the same name instead of throwing', async () => {
+    const registry = new Registry()
+    const h = new Histogram({ name: 'http_request_duration_seconds', help: 'theirs', labelNames: ['method', 'route', 'status_code'], registers: [registry] })
+    const m = createMetrics({ registry, prefix: '', buckets: [0.1, 1], defaultMetrics: false }, () => 0)
+    m.observe('GET', '/', 200, 0.05)
+    expect((await h.get()).values.find((v) => v.metricName === 'http_request_duration_seconds_count')?.value).toBe(1)
   })
 
   it('honours a prefix and a user registry; registering twice does not throw', () => {

@@ -41,15 +41,15 @@ export function createMetrics(
     promClient.collectDefaultMetrics({ register: registry, prefix })
   }
 
-  const duration = getOrCreate(registry, `${prefix}http_request_duration_seconds`, () =>
-    new promClient.Histogram({
-      name: `${prefix}http_request_duration_seconds`,
-      help: 'Duration of HTTP requests in seconds, by route template (probes and metrics excluded)',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: [...options.buckets],
-      registers,
-    }),
-  ) as Histogram<'method' | 'route' | 'status_code'>
+  const durationName = `${prefix}http_request_duration_seconds`
+  const duration = getOrCreate<LabelledHistogram | Histogram<'method' | 'route' | 'status_code'>>(registry, durationName, () => {
+    const h = new LabelledHistogram(durationName, 'Duration of HTTP requests in seconds, by route template (probes and metrics excluded)', options.buckets)
+    registry.registerMetric(h as unknown as promClient.Metric)
+    return h
+  })
+  // Another library may have registered the name first: then its histogram is used as it is.
+  const child = (method: string, route: string, status: string): Observer =>
+    duration instanceof LabelledHistogram ? duration.child(method, route, status) : duration.labels(method, route, status)
 
   // Sources of truth are read at scrape time, so the request path does no gauge work.
   const inFlightSources = new Set<() => number>()
@@ -86,12 +86,12 @@ export function createMetrics(
     registry,
     observe(method, route, statusCode, seconds) {
       const key = method + ' ' + statusCode + ' ' + route
-      let child = children.get(key)
-      if (child === undefined) {
-        child = duration.labels(method, route, String(statusCode))
-        children.set(key, child)
+      let observer = children.get(key)
+      if (observer === undefined) {
+        observer = child(method, route, String(statusCode))
+        children.set(key, observer)
       }
-      child.observe(seconds)
+      observer.observe(seconds)
     },
     setState(current) {
       for (const s of STATES) state.set({ state: s }, s === current ? 1 : 0)
@@ -104,5 +104,74 @@ export function createMetrics(
     },
     contentType: () => registry.contentType,
     render: () => registry.metrics(),
+  }
+}
+
+interface Series {
+  readonly labels: Readonly<Record<string, string>>
+  /** per bucket, not cumulative; the last one is +Inf */
+  readonly counts: Float64Array
+  sum: number
+  count: number
+}
+
+/**
+ * `http_request_duration_seconds` with its counts kept per label set, so observing is a bucket
+ * search and three additions. prom-client's labelled `observe` re-validates and re-hashes the
+ * labels on every call (about 4 µs per request, profiled in test/bench); the registry still
+ * renders this one, in the same exposition format, at scrape time.
+ */
+export class LabelledHistogram {
+  readonly name: string
+  readonly help: string
+  readonly type = 'histogram'
+  readonly aggregator = 'sum'
+  readonly #bounds: Float64Array
+  readonly #series: Series[] = []
+
+  constructor(name: string, help: string, buckets: readonly number[]) {
+    this.name = name
+    this.help = help
+    this.#bounds = Float64Array.from(buckets)
+  }
+
+  child(method: string, route: string, status_code: string): Observer {
+    const bounds = this.#bounds
+    const series: Series = { labels: { method, route, status_code }, counts: new Float64Array(bounds.length + 1), sum: 0, count: 0 }
+    this.#series.push(series)
+    return {
+      observe(value: number): void {
+        let i = 0
+        while (i < bounds.length && value > (bounds[i] as number)) i++
+        series.counts[i] = (series.counts[i] as number) + 1
+        series.sum += value
+        series.count++
+      },
+    }
+  }
+
+  reset(): void {
+    for (const s of this.#series) {
+      s.counts.fill(0)
+      s.sum = 0
+      s.count = 0
+    }
+  }
+
+  get(): { name: string; help: string; type: string; aggregator: string; values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> } {
+    const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = []
+    const bounds = this.#bounds
+    for (const s of this.#series) {
+      let cumulative = 0
+      for (let i = 0; i < bounds.length; i++) {
+        cumulative += s.counts[i] as number
+        values.push({ labels: { le: bounds[i] as number, ...s.labels }, value: cumulative, metricName: `${this.name}_bucket` })
+      }
+      cumulative += s.counts[bounds.length] as number
+      values.push({ labels: { le: '+Inf', ...s.labels }, value: cumulative, metricName: `${this.name}_bucket` })
+      values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${this.name}_sum` })
+      values.push({ labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` })
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
   }
 }
