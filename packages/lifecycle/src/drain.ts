@@ -7,6 +7,7 @@ import type http2 from 'node:http2'
 export type DrainableServer = http.Server | http2.Http2Server | http2.Http2SecureServer | net.Server
 
 interface SocketState {
+  readonly socket: net.Socket
   /** requests on this socket whose response has not finished */
   active: number
   /** requests answered on this socket */
@@ -23,6 +24,13 @@ export interface DrainResult {
 }
 
 type Phase = 'serving' | 'delay' | 'closing'
+
+// Per-request bookkeeping lives on the socket and the response themselves: no Map lookup, no
+// closure and no once-wrapper per request on the hot path.
+const kState = Symbol('zerodrop.socketState')
+const kTracker = Symbol('zerodrop.tracker')
+type TrackedSocket = net.Socket & { [kState]?: SocketState }
+type TrackedResponse = http.ServerResponse & { [kTracker]?: ServerTracker; [kState]?: SocketState | undefined }
 
 const H2_SERVER = /^Http2(Secure)?Server$/
 
@@ -71,8 +79,9 @@ export class ServerTracker {
 
   #onConnection = (socket: net.Socket): void => {
     if (this.#h2) return // HTTP/2 connections are tracked as sessions
-    const state: SocketState = { active: 0, served: 0, newTimer: undefined }
+    const state: SocketState = { socket, active: 0, served: 0, newTimer: undefined }
     this.#sockets.set(socket, state)
+    ;(socket as TrackedSocket)[kState] = state
     socket.once('close', () => {
       if (state.newTimer) clearTimeout(state.newTimer)
       this.#sockets.delete(socket)
@@ -93,8 +102,10 @@ export class ServerTracker {
 
   #onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     this.#inFlight++
-    const socket = req.socket
-    const state = req.httpVersionMajor === 2 ? undefined : this.#sockets.get(socket)
+    const state = req.httpVersionMajor === 2 ? undefined : (req.socket as TrackedSocket)[kState]
+    const tracked = res as TrackedResponse
+    tracked[kTracker] = this
+    tracked[kState] = state
     if (state) {
       state.active++
       if (state.newTimer) {
@@ -104,15 +115,20 @@ export class ServerTracker {
       // The load balancer may still send traffic: serve it, but move the client elsewhere.
       if (this.#phase !== 'serving') res.setHeader('connection', 'close')
     }
-    res.once('close', () => {
-      this.#inFlight--
-      if (state) {
-        state.active--
-        state.served++
-        if (this.#phase === 'closing' && state.active === 0) socket.end()
-      }
-      this.#settle()
-    })
+    // 'close' is emitted once per response, finished or aborted
+    res.on('close', ServerTracker.#onResponseClose)
+  }
+
+  static #onResponseClose = function (this: TrackedResponse): void {
+    const tracker = this[kTracker] as ServerTracker
+    const state = this[kState]
+    tracker.#inFlight--
+    if (state) {
+      state.active--
+      state.served++
+      if (tracker.#phase === 'closing' && state.active === 0) state.socket.end()
+    }
+    tracker.#settle()
   }
 
   /** Drain step 1: from now on every response says `Connection: close`; HTTP/2 sessions get GOAWAY. */
