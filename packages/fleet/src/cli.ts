@@ -3,12 +3,12 @@ import fs from 'node:fs'
 import { parseArgs } from 'node:util'
 import { deployOptionsFromManifests, mergeOptions } from './from-manifests.js'
 import { deploy } from './deploy.js'
-import { AbortedError, FleetUsageError } from './errors.js'
+import { AbortedError, FleetUsageError, RuntimeDockerError } from './errors.js'
 import { killAllInstancesSync } from './instance.js'
 import type { DeployOptions, ProbeOptions } from './options.js'
 import { parseStepsFlag } from './progressive-options.js'
 import { EXIT_CODES, formatReport } from './report.js'
-import { applyRuntimeFlags, RuntimeDockerError } from './runtime-docker.js'
+import { applyRuntimeFlags } from './runtime-docker.js'
 
 const HELP = `zerodrop — deploy a service v1 → v2 on a local fleet under load, and fail if one request is dropped
 

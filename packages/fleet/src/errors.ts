@@ -16,7 +16,27 @@ export const ERROR_CODES = {
   ROUTER_INVALID_ENDPOINT: 'ZD_ERR_ROUTER_INVALID_ENDPOINT',
   ROUTER_INVALID_WEIGHTS: 'ZD_ERR_ROUTER_INVALID_WEIGHTS',
   ROUTER_LISTEN: 'ZD_ERR_ROUTER_LISTEN',
+  ROUTER_MAIN_CONFIG: 'ZD_ERR_ROUTER_MAIN_CONFIG',
+  ROUTER_MAIN_UNKNOWN_ENDPOINT: 'ZD_ERR_ROUTER_MAIN_UNKNOWN_ENDPOINT',
+  ROUTER_MAIN_TARGET_NOT_READY: 'ZD_ERR_ROUTER_MAIN_TARGET_NOT_READY',
+  RUNTIME_DOCKER_USAGE: 'ZD_ERR_RUNTIME_DOCKER_USAGE',
+  RUNTIME_DOCKER_RUN: 'ZD_ERR_RUNTIME_DOCKER_RUN',
 } as const
+
+/** The standalone router process's codes (router-main). */
+export const ROUTER_MAIN_ERROR_CODES = {
+  config: ERROR_CODES.ROUTER_MAIN_CONFIG,
+  unknownEndpoint: ERROR_CODES.ROUTER_MAIN_UNKNOWN_ENDPOINT,
+  notReady: ERROR_CODES.ROUTER_MAIN_TARGET_NOT_READY,
+} as const
+export type RouterMainErrorCode = (typeof ROUTER_MAIN_ERROR_CODES)[keyof typeof ROUTER_MAIN_ERROR_CODES]
+
+/** The docker runtime's codes. */
+export const RUNTIME_DOCKER_ERROR_CODES = {
+  usage: ERROR_CODES.RUNTIME_DOCKER_USAGE,
+  run: ERROR_CODES.RUNTIME_DOCKER_RUN,
+} as const
+export type RuntimeDockerErrorCode = (typeof RUNTIME_DOCKER_ERROR_CODES)[keyof typeof RUNTIME_DOCKER_ERROR_CODES]
 
 /** The router's codes, by the names the router modules use. */
 export const ROUTER_ERROR_CODES = {
@@ -119,6 +139,24 @@ export class ManifestError extends FleetUsageError {
     super(ERROR_CODES.MANIFEST, message, options?.cause === undefined ? {} : { cause: options.cause })
     this.name = 'ManifestError'
     this.file = options?.file
+  }
+}
+
+/** The standalone router process (docker-compose's router) was configured or driven wrongly. */
+export class RouterMainError extends FleetError {
+  declare readonly code: RouterMainErrorCode
+  constructor(code: RouterMainErrorCode, message: string) {
+    super(code, message)
+    this.name = 'RouterMainError'
+  }
+}
+
+/** `--runtime docker` was misused, or the engine refused to run an instance. */
+export class RuntimeDockerError extends FleetError {
+  declare readonly code: RuntimeDockerErrorCode
+  constructor(code: RuntimeDockerErrorCode, message: string) {
+    super(code, message)
+    this.name = 'RuntimeDockerError'
   }
 }
 

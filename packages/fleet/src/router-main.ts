@@ -26,23 +26,7 @@
 import http from 'node:http'
 import { pathToFileURL } from 'node:url'
 import { createRouter, type Endpoint, type Router, type RouterMode } from './router.js'
-
-export const ROUTER_MAIN_ERROR_CODES = {
-  config: 'ZD_ERR_ROUTER_MAIN_CONFIG',
-  unknownEndpoint: 'ZD_ERR_ROUTER_MAIN_UNKNOWN_ENDPOINT',
-  notReady: 'ZD_ERR_ROUTER_MAIN_TARGET_NOT_READY',
-} as const
-
-export type RouterMainErrorCode = (typeof ROUTER_MAIN_ERROR_CODES)[keyof typeof ROUTER_MAIN_ERROR_CODES]
-
-export class RouterMainError extends Error {
-  readonly code: RouterMainErrorCode
-  constructor(code: RouterMainErrorCode, message: string) {
-    super(message)
-    this.name = 'RouterMainError'
-    this.code = code
-  }
-}
+import { ROUTER_MAIN_ERROR_CODES, RouterMainError } from './errors.js'
 
 export interface RouterMainConfig {
   readonly mode: RouterMode

@@ -17,22 +17,7 @@
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-
-export const RUNTIME_DOCKER_ERROR_CODES = {
-  usage: 'ZD_ERR_RUNTIME_DOCKER_USAGE',
-  run: 'ZD_ERR_RUNTIME_DOCKER_RUN',
-} as const
-
-export type RuntimeDockerErrorCode = (typeof RUNTIME_DOCKER_ERROR_CODES)[keyof typeof RUNTIME_DOCKER_ERROR_CODES]
-
-export class RuntimeDockerError extends Error {
-  readonly code: RuntimeDockerErrorCode
-  constructor(code: RuntimeDockerErrorCode, message: string) {
-    super(message)
-    this.name = 'RuntimeDockerError'
-    this.code = code
-  }
-}
+import { RUNTIME_DOCKER_ERROR_CODES, RuntimeDockerError } from './errors.js'
 
 export interface DockerRevisionOptions {
   /** Environment for the container besides PORT and HOST (which the fleet sets per instance). */
