@@ -227,6 +227,17 @@ describe('pressure', () => {
     await lc.shutdown()
   })
 
+  it('Fastify: app.close() called directly releases the signal handlers the plugin installed', async () => {
+    const before = process.listenerCount('SIGTERM')
+    const app = Fastify({ logger: false })
+    await app.register(fastifyLifecycle, { exit: false, logger: quiet, metrics: false })
+    await app.ready()
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1)
+    await app.close()
+    expect(process.listenerCount('SIGTERM')).toBe(before)
+    expect(app.lifecycle.state).toBe('starting')
+  })
+
   it('Fastify: under-pressure sheds app routes but not the probes', async () => {
     const app = Fastify({ logger: false })
     await app.register(fastifyLifecycle, { signals: [], exit: false, logger: quiet, metrics: false, pressure: { maxHeapUsedBytes: 1, sampleIntervalMs: 20 } })

@@ -329,13 +329,27 @@ export class Lifecycle {
     const exitCode: 0 | 1 = outcome === 'forced' || failedHooks.length > 0 ? 1 : 0
     this.metrics?.setShutdownDuration(durationMs / 1000)
     this.#setState(STATE_STOPPED)
-    this.#removeSignals()
-    this.#pressure?.stop()
-    for (const t of this.#trackers) t.detach()
+    this.#release()
     const summary: ShutdownSummary = { reason, exitCode, durationMs, destroyedConnections, unfinishedRequests, failedHooks }
     this.logger.info({ ...summary }, exitCode === 0 ? 'stopped cleanly' : 'stopped with errors')
     if (this.options.exit) this.#exit(exitCode, reason)
     return summary
+  }
+
+  /**
+   * Releases what the lifecycle holds — signal handlers, the pressure monitor, the admin port —
+   * without draining: for a server closed some other way (a test's `app.close()`).
+   */
+  async dispose(): Promise<void> {
+    if (this.#shutdown !== undefined) return
+    this.#release()
+    await this.#closeAdmin()
+  }
+
+  #release(): void {
+    this.#removeSignals()
+    this.#pressure?.stop()
+    for (const t of this.#trackers) t.detach()
   }
 
   async #runHook(hook: Hook, kind: string, failed: string[]): Promise<void> {

@@ -74,6 +74,10 @@ const plugin: FastifyPluginAsync<FastifyLifecycleOptions> = async (app: FastifyI
   // Registered first, so it runs last: once the server is drained, Fastify runs its onClose
   // hooks (database pools and so on) after the user's own shutdown hooks.
   lifecycle.onShutdown('fastify', () => app.close())
+  // app.close() called directly (not through the drain): let go of the signal handlers and timers.
+  app.addHook('onClose', async () => {
+    if (lifecycle.state !== 'stopping' && lifecycle.state !== 'stopped') await lifecycle.dispose()
+  })
 }
 
 export const fastifyLifecycle = fp(plugin, { fastify: '5.x', name: '@zerodrop/lifecycle' })
