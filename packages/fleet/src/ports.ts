@@ -1,7 +1,7 @@
 import net from 'node:net'
-import { PortUnavailableError } from './errors.js'
+import { PortUnavailableError, ROUTER_ERROR_CODES, RouterError } from './errors.js'
 
-/** The fleet only ever listens and connects on loopback (TEAM.md network rule). */
+/** The fleet only ever listens and connects on loopback (every test's traffic stays on this machine). */
 export const LOOPBACK = '127.0.0.1'
 
 const LOOPBACK_HOST = /^(127(?:\.\d{1,3}){3}|::1|localhost)$/
@@ -45,5 +45,23 @@ export function assertBindable(port: number, option: string, host = LOOPBACK): P
       )
     })
     server.listen(port, host, () => server.close(() => resolve()))
+  })
+}
+
+/** Listens a router's front server; a port that cannot be bound is a RouterError naming it. */
+export function listenRouter(
+  server: net.Server,
+  options: { readonly host: string; readonly port: number; readonly logger: { error(o: object, msg?: string): void } },
+): Promise<number> {
+  const { host, port, logger } = options
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void =>
+      reject(new RouterError(ROUTER_ERROR_CODES.listen, `router could not listen on ${host}:${port}: ${err.message}; pick another port or 0`, { cause: err }))
+    server.once('error', onError)
+    server.listen({ host, port }, () => {
+      server.off('error', onError)
+      server.on('error', (err) => logger.error({ err: err.message }, 'router server error'))
+      resolve((server.address() as net.AddressInfo).port)
+    })
   })
 }

@@ -9,6 +9,7 @@ import {
 import type { Endpoint, RouterContext, RouterEngine } from './router.js'
 import { ROUTER_ERROR_CODES, RouterError } from './errors.js'
 import type { FailureCause } from './router-stats.js'
+import { listenRouter } from './ports.js'
 
 const GATEWAY_TIMEOUT = Buffer.from(
   'HTTP/1.1 504 Gateway Timeout\r\nContent-Type: text/plain\r\nContent-Length: 16\r\nConnection: close\r\n\r\ngateway timeout\n',
@@ -35,21 +36,12 @@ export class L4Proxy implements RouterEngine {
     )
   }
 
-  listen(): Promise<number> {
-    const { host, port, requestTimeoutMs } = this.ctx.options
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void =>
-        reject(new RouterError(ROUTER_ERROR_CODES.listen, `router could not listen on ${host}:${port}: ${err.message}; pick another port or 0`, { cause: err }))
-      this.server.once('error', onError)
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', onError)
-        this.server.on('error', (err) => this.ctx.options.logger.error({ err: err.message }, 'router server error'))
-        const period = Math.max(10, Math.min(1000, Math.floor(requestTimeoutMs / 4)))
-        this.sweeper = setInterval(() => this.sweep(), period)
-        this.sweeper.unref()
-        resolve((this.server.address() as net.AddressInfo).port)
-      })
-    })
+  async listen(): Promise<number> {
+    const port = await listenRouter(this.server, this.ctx.options)
+    const period = Math.max(10, Math.min(1000, Math.floor(this.ctx.options.requestTimeoutMs / 4)))
+    this.sweeper = setInterval(() => this.sweep(), period)
+    this.sweeper.unref()
+    return port
   }
 
   private accept(client: net.Socket): void {

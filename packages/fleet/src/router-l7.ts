@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream'
 import type { Endpoint, RouterContext, RouterEngine } from './router.js'
 import { ROUTER_ERROR_CODES, RouterError } from './errors.js'
 import type { FailureCause } from './router-stats.js'
+import { listenRouter } from './ports.js'
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones proxies drop too. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
@@ -130,17 +131,7 @@ export class L7Proxy implements RouterEngine {
   }
 
   listen(): Promise<number> {
-    const { host, port } = this.ctx.options
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void =>
-        reject(new RouterError(ROUTER_ERROR_CODES.listen, `router could not listen on ${host}:${port}: ${err.message}; pick another port or 0`, { cause: err }))
-      this.server.once('error', onError)
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', onError)
-        this.server.on('error', (err) => this.ctx.options.logger.error({ err: err.message }, 'router server error'))
-        resolve((this.server.address() as net.AddressInfo).port)
-      })
-    })
+    return listenRouter(this.server, this.ctx.options)
   }
 
   private agentFor(endpoint: Endpoint): IngressAgent {
