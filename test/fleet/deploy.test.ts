@@ -1,8 +1,8 @@
 import fs from 'node:fs'
-import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { deploy, formatReport, groupAlive, killAllInstancesSync, liveProcessGroups, type DeployOptions, type Report } from '../../packages/fleet/src/index.js'
+import { expectNothingLeft } from './progressive-harness.js'
+import { deploy, formatReport, killAllInstancesSync, type DeployOptions, type Report } from '../../packages/fleet/src/index.js'
 
 // End-to-end: the demo service (demo/dist/server.js, built by `npm test`) rolled v1 → v2 on a
 // real fleet — real processes, real router, real autocannon load — and counted request by request.
@@ -36,21 +36,6 @@ async function run(env: { from?: string; to?: string; both?: string }, options: 
   const report = await pending
   reports.push(report)
   return report
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer()
-    s.once('error', () => resolve(false))
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-  })
-}
-
-/** Every instance's process group and the router's port are gone once deploy() settles. */
-async function expectNothingLeft(report: Report): Promise<void> {
-  expect(liveProcessGroups()).toEqual([])
-  for (const i of report.instances) for (const pid of i.pids) expect(groupAlive(pid), `process group ${pid} of ${i.id}`).toBe(false)
-  expect(await portIsFree(report.parameters.routerPort)).toBe(true)
 }
 
 afterEach(async (ctx) => {
