@@ -12,7 +12,7 @@ import { describeWithDocker, docker } from './docker.js'
 // zero dropped. Negative control in the same harness: the naive demo (NAIVE=1, exits at once on
 // SIGTERM) in the same containers drops requests.
 
-const CLI = `${ROOT}packages/fleet/dist/cli.js`
+const CLI = `${ROOT}packages/fleet/bin/zerodrop.js`
 const dirs: string[] = []
 // the docker runtime labels its containers with this, so cleanup never touches anyone else's
 const OWNER = `zerodrop-test-${process.pid}`
@@ -81,7 +81,7 @@ describeWithDocker('fleet docker runtime: zerodrop deploy --runtime docker', () 
       v1StopToExitMs: v1.map((i) => i.termination?.durationMs),
     })}`)
     const ctx = `\n${stdout}\n${stderr.split('\n').slice(-15).join('\n')}`
-    expect(r.parameters.from.command, 'instances ran as containers').toContain('runtime-docker.js --image zerodrop-demo:v1')
+    expect(r.parameters.from.command, 'instances ran as containers').toContain('docker-supervisor.js --image zerodrop-demo:v1')
     expect(r.load.requests, ctx).toBeGreaterThan(300)
     expect(r.dropped, `dropped${ctx}`).toBe(0)
     expect(r.bothRevisionsServed, ctx).toBe(true)

@@ -2,12 +2,13 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { describeWithTool } from '../helpers/tools.js'
 import { describe, expect, it } from 'vitest'
-import { assessMetric, judge, runAnalysis, type MetricsSource, type RawMeasurement } from '../../packages/fleet/src/analysis.js'
-import { parseArgoDuration, promDuration } from '../../packages/fleet/src/durations.js'
-import { loadManifests } from '../../packages/fleet/src/manifests.js'
-import { parseStepsFlag, resolveAnalysis, resolveBlueGreen, resolveCanary } from '../../packages/fleet/src/progressive-options.js'
-import { renderQuery, ERROR_RATE_QUERY } from '../../packages/fleet/src/promql.js'
+import { assessMetric, judge, runAnalysis, type MetricsSource, type RawMeasurement } from '#fleet/analysis/analysis.js'
+import { parseArgoDuration, promDuration } from '#fleet/core/durations.js'
+import { loadManifests } from '#fleet/manifests/manifests.js'
+import { parseStepsFlag, resolveAnalysis, resolveBlueGreen, resolveCanary } from '#fleet/options/progressive.js'
+import { renderQuery, ERROR_RATE_QUERY } from '#fleet/analysis/promql.js'
 import {
   counterIncrease,
   histogramQuantile,
@@ -16,7 +17,7 @@ import {
   parsePrometheusText,
   windowDelta,
   type HistogramScrape,
-} from '../../packages/fleet/src/scrape.js'
+} from '#fleet/analysis/scrape.js'
 
 // The analysis' math on real exposition text: two scrapes of the demo service's /metrics
 // (fixtures/demo-metrics-{1,2}.txt, taken from `FAIL_RATE=0.3 node demo/dist/server.js` with
@@ -121,22 +122,24 @@ describe('Prometheus text and histogram math', () => {
     expect(t.requests).toBe(41 + 30 + 40)
   })
 
-  it('histogram_quantile interpolates like Prometheus (checked with promtool on the same buckets)', () => {
-    const d = delta(s1, s2)
-    for (const q of [0.5, 0.9, 0.99]) {
-      const ours = histogramQuantile(q, d.buckets)
-      expect(Number.isFinite(ours)).toBe(true)
-      const expr = `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))`
-      const r = promtoolValue(bucketSeries(s1, s2), expr)
-      expect(r.value, `q=${q}; promtool said:\n${r.output}`).toBeCloseTo(ours, 12)
-    }
-    // from zero to scrape 1 (41 requests, one of them the 350 ms /slow one)
-    const all = delta(undefined, s1)
-    for (const q of [0.9, 0.99]) {
-      const r = promtoolValue(bucketSeries({ counts: new Map(), buckets: new Map() }, s1), `histogram_quantile(${q}, sum by (le) (increase(http_request_duration_seconds_bucket[1m])))`)
-      expect(r.value, r.output).toBeCloseTo(histogramQuantile(q, all.buckets), 12)
-    }
-  })
+  describeWithTool('promtool', 'histogram math against promtool', () => {
+    it('histogram_quantile interpolates like Prometheus (checked with promtool on the same buckets)', () => {
+      const d = delta(s1, s2)
+      for (const q of [0.5, 0.9, 0.99]) {
+        const ours = histogramQuantile(q, d.buckets)
+        expect(Number.isFinite(ours)).toBe(true)
+        const expr = `histogram_quantile(${q}, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))`
+        const r = promtoolValue(bucketSeries(s1, s2), expr)
+        expect(r.value, `q=${q}; promtool said:\n${r.output}`).toBeCloseTo(ours, 12)
+      }
+      // from zero to scrape 1 (41 requests, one of them the 350 ms /slow one)
+      const all = delta(undefined, s1)
+      for (const q of [0.9, 0.99]) {
+        const r = promtoolValue(bucketSeries({ counts: new Map(), buckets: new Map() }, s1), `histogram_quantile(${q}, sum by (le) (increase(http_request_duration_seconds_bucket[1m])))`)
+        expect(r.value, r.output).toBeCloseTo(histogramQuantile(q, all.buckets), 12)
+      }
+    })  })
+
 
   it('edge cases: +Inf rank answers the highest finite bound, no observations is NaN, non-monotonic buckets are fixed', () => {
     const inf = Number.POSITIVE_INFINITY

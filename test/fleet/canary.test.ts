@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Report } from '../../packages/fleet/src/index.js'
+import type { Report } from '@zerodrop/fleet'
 import { afterEachCleanup, DEMO, expectBalanced, expectNothingLeft, period, run } from './progressive-harness.js'
 
 // Canary under load (issue 4): weights, analysis-gated steps, abort, promotion — on real
@@ -145,7 +145,7 @@ describe('canary', () => {
 })
 
 describe('zerodrop deploy --strategy canary (the CLI)', () => {
-  const CLI = fileURLToPath(new URL('../../packages/fleet/dist/cli.js', import.meta.url))
+  const CLI = fileURLToPath(new URL('../../packages/fleet/bin/zerodrop.js', import.meta.url))
   let dir: string | undefined
 
   afterEach(() => {

@@ -5,11 +5,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { groupAlive } from '../../packages/fleet/src/index.js'
+import { groupAlive } from '@zerodrop/fleet'
 
 // The `zerodrop` bin as a user runs it: a child process, its exit code, its stderr.
 
-const CLI = fileURLToPath(new URL('../../packages/fleet/dist/cli.js', import.meta.url))
+const CLI = fileURLToPath(new URL('../../packages/fleet/bin/zerodrop.js', import.meta.url))
 const DEMO = fileURLToPath(new URL('../../demo/dist/server.js', import.meta.url))
 
 let dir: string

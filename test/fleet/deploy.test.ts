@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { expectNothingLeft } from './progressive-harness.js'
-import { deploy, formatReport, killAllInstancesSync, type DeployOptions, type Report } from '../../packages/fleet/src/index.js'
+import { deploy, formatReport, killAllInstancesSync, type DeployOptions, type Report } from '@zerodrop/fleet'
 
 // End-to-end: the demo service (demo/dist/server.js, built by `npm test`) rolled v1 → v2 on a
 // real fleet — real processes, real router, real autocannon load — and counted request by request.

@@ -3,10 +3,10 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { Instance, groupAlive, killAllInstancesSync, liveProcessGroups } from '../../packages/fleet/src/instance.js'
-import { resolveDeployOptions, resolveFenceposts, type ProbesOptions } from '../../packages/fleet/src/options.js'
-import { freePort } from '../../packages/fleet/src/ports.js'
-import { InvalidOptionError } from '../../packages/fleet/src/errors.js'
+import { Instance, groupAlive, killAllInstancesSync, liveProcessGroups } from '#fleet/runtime/instance.js'
+import { resolveDeployOptions, resolveFenceposts, type ProbesOptions } from '#fleet/options/deploy.js'
+import { freePort } from '#fleet/core/ports.js'
+import { InvalidOptionError } from '#fleet/core/errors.js'
 
 // The process runtime on its own: real children, real signals, real probes.
 

@@ -1,7 +1,7 @@
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'vitest'
-import { deploy, formatReport, groupAlive, killAllInstancesSync, liveProcessGroups, type DeployOptions, type Report } from '../../packages/fleet/src/index.js'
+import { deploy, formatReport, groupAlive, killAllInstancesSync, liveProcessGroups, type DeployOptions, type Report } from '@zerodrop/fleet'
 
 // Shared by bluegreen.test.ts, canary.test.ts and prometheus.test.ts: the demo service on a real
 // fleet — real processes, real routers, real autocannon load — at a fixed rate of about half of

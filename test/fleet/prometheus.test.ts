@@ -3,10 +3,11 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
-import { freePort } from '../../packages/fleet/src/index.js'
-import { loadManifests } from '../../packages/fleet/src/manifests.js'
-import { ERROR_RATE_QUERY, P99_QUERY, queryScalar } from '../../packages/fleet/src/promql.js'
+import { afterEach, expect, it } from 'vitest'
+import { describeWithTool } from '../helpers/tools.js'
+import { freePort } from '@zerodrop/fleet'
+import { loadManifests } from '#fleet/manifests/manifests.js'
+import { ERROR_RATE_QUERY, P99_QUERY, queryScalar } from '#fleet/analysis/promql.js'
 import { afterEachCleanup, expectBalanced, expectNothingLeft, run } from './progressive-harness.js'
 
 // The --prometheus-url path end to end: a real Prometheus (Debian's binary) on a loopback port,
@@ -72,7 +73,7 @@ scrape_configs:
   }
 }
 
-describe('analysis through a real Prometheus', () => {
+describeWithTool('prometheus', 'analysis through a real Prometheus', () => {
   it('the fleet runs the queries that ship in k8s/canary', () => {
     const metrics = loadManifests(K8S_CANARY).options.analysis?.metrics ?? []
     expect(norm(metrics.find((m) => m.name === 'error-rate')?.query ?? '')).toBe(norm(ERROR_RATE_QUERY))

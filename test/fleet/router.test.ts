@@ -3,7 +3,7 @@ import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createRouter, startExactLoad, type Router, type RouterOptions } from '@zerodrop/fleet'
-import { RequestFramingParser, ResponseFramingParser } from '../../packages/fleet/dist/http-framing.js'
+import { RequestFramingParser, ResponseFramingParser } from '#fleet/router/framing.js'
 
 // Real sockets on port 0, real node:http upstreams, real clients. Everything started here is
 // closed in afterEach, on failure too.

@@ -13,7 +13,7 @@ import { killAllInstancesSync, liveProcessGroups, type Report } from '@zerodrop/
 import { k8sDir, repoRoot } from './manifests.js'
 import { demoEntry } from './processes.js'
 
-const cli = join(repoRoot, 'packages/fleet/dist/cli.js')
+const cli = join(repoRoot, 'packages/fleet/bin/zerodrop.js')
 const dirs: string[] = []
 afterEach(() => {
   // On failure too: nothing the test started may outlive it.

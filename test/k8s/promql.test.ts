@@ -5,26 +5,19 @@
 // __meta_kubernetes_* labels discovery would). Then the AnalysisTemplate's queries run with their
 // args substituted, through the HTTP API, and their results are judged with the template's own
 // success and failure conditions.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse, stringify } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { find, loadFolder, substituteArgs, templateArgs, type K8sObject } from './manifests.js'
+import { describeWith, toolMissing } from '../helpers/tools.js'
 import { drive, freePort, startDemo, startProcess, waitFor, type Demo, type LoadResult, type Proc } from './processes.js'
 
 const NAMESPACE = 'zerodrop'
 
-function hasPrometheus(): boolean {
-  return spawnSync('prometheus', ['--version'], { stdio: 'ignore' }).status === 0 && spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0
-}
-const available = hasPrometheus()
-if (!available) {
-  const msg = "prometheus/promtool not found: install Debian's package (bash .ci/prometheus.sh)"
-  if (process.env.CI === 'true') throw new Error(`${msg}; CI must run the PromQL tests`)
-  console.warn(`\n!!! SKIPPING the real-PromQL tests: ${msg} !!!\n`)
-}
+const promMissing = toolMissing('prometheus') ?? toolMissing('promtool')
 
 /** `result[0] <= 0.02` style conditions, the only form the templates use; anything else fails loudly. */
 function evaluate(condition: string, value: number): boolean {
@@ -63,7 +56,7 @@ const revisions: Record<string, Revision> = {
   idle: { hash: 'idle-hash', env: {}, requests: 10, concurrency: 1 },
 }
 
-describe.skipIf(!available)("the AnalysisTemplate's PromQL on a real Prometheus", () => {
+describeWith('prometheus', promMissing, "the AnalysisTemplate's PromQL on a real Prometheus", () => {
   const demos: Record<string, Demo> = {}
   const load: Record<string, LoadResult> = {}
   let prometheus: Proc | undefined

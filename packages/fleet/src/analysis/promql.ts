@@ -1,0 +1,143 @@
+import fs from 'node:fs'
+import http from 'node:http'
+import path from 'node:path'
+import type { MetricsSource, RawMeasurement } from './analysis.js'
+import { promDuration } from '../core/durations.js'
+import type { ResolvedAnalysis } from '../options/progressive.js'
+
+/**
+ * The `--prometheus-url` source: the AnalysisTemplate's own PromQL (k8s/canary and
+ * k8s/blue-green, template `zerodrop-health`) sent to a Prometheus on loopback through its HTTP
+ * API, so a local run exercises the queries that ship. The fleet fills Argo's `{{args.*}}`
+ * (`canary-hash` = the revision's name, which the fleet puts on every target as
+ * `rollouts_pod_template_hash`), and sets the queries' `[1m]` window to the analysis interval.
+ */
+
+/** error-rate query of k8s/canary/analysis-templates.yaml (test/fleet/prometheus.test.ts checks they match). */
+export const ERROR_RATE_QUERY = `(
+  (
+    (sum(rate(http_request_duration_seconds_count{namespace="{{args.namespace}}",rollouts_pod_template_hash="{{args.canary-hash}}",status_code=~"5.."}[1m])) or vector(0))
+    /
+    sum(rate(http_request_duration_seconds_count{namespace="{{args.namespace}}",rollouts_pod_template_hash="{{args.canary-hash}}"}[1m]))
+  )
+  and on()
+  (sum(increase(http_request_duration_seconds_count{namespace="{{args.namespace}}",rollouts_pod_template_hash="{{args.canary-hash}}"}[1m])) >= {{args.min-samples}})
+)
+or on() vector(NaN)
+`
+
+/** p99-latency query of k8s/canary/analysis-templates.yaml. */
+export const P99_QUERY = `(
+  histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="{{args.namespace}}",rollouts_pod_template_hash="{{args.canary-hash}}"}[1m])))
+  and on()
+  (sum(increase(http_request_duration_seconds_count{namespace="{{args.namespace}}",rollouts_pod_template_hash="{{args.canary-hash}}"}[1m])) >= {{args.min-samples}})
+)
+or on() vector(NaN)
+`
+
+/** Requests in the window, for the report (not part of the shipped template). */
+const SAMPLES_QUERY = `sum(increase(http_request_duration_seconds_count{namespace="{{args.namespace}}",rollouts_pod_template_hash="{{args.canary-hash}}"}[1m])) or vector(0)`
+
+export const PROMETHEUS_ERROR_CODE = 'ZD_ERR_PROMETHEUS' as const
+
+/** Prometheus could not be queried, or answered something that is not one sample. */
+export class PrometheusQueryError extends Error {
+  readonly code = PROMETHEUS_ERROR_CODE
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'PrometheusQueryError'
+  }
+}
+
+/** Fills Argo's `{{args.name}}` placeholders and sets every `[1m]` range to the window. */
+export function renderQuery(template: string, args: Readonly<Record<string, string>>, windowMs: number): string {
+  const filled = template.replace(/\{\{\s*args\.([A-Za-z0-9_-]+)\s*\}\}/g, (whole, name: string) => {
+    const v = args[name]
+    if (v === undefined) throw new PrometheusQueryError(`query: expected a value for {{args.${name}}}, instead got none; known args: ${Object.keys(args).join(', ')}`)
+    return v
+  })
+  return filled.replace(/\[1m\]/g, `[${promDuration(windowMs)}]`)
+}
+
+/** GET /api/v1/query; resolves the first sample's value (NaN for an empty vector). */
+export function queryScalar(baseUrl: string, query: string, timeoutMs = 5000): Promise<number> {
+  const url = new URL(`${baseUrl}/api/v1/query`)
+  url.searchParams.set('query', query)
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: timeoutMs, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        let body: { status?: string; error?: string; data?: { resultType?: string; result?: Array<{ value?: [number, string] }> } }
+        try {
+          body = JSON.parse(text)
+        } catch (cause) {
+          reject(new PrometheusQueryError(`prometheus ${baseUrl}: expected JSON from /api/v1/query, instead got HTTP ${String(res.statusCode)} '${text.slice(0, 120)}'`, { cause }))
+          return
+        }
+        if (body.status !== 'success') {
+          reject(new PrometheusQueryError(`prometheus ${baseUrl}: query failed (HTTP ${String(res.statusCode)}): ${body.error ?? text.slice(0, 200)}`))
+          return
+        }
+        const first = body.data?.result?.[0]?.value?.[1]
+        resolve(first === undefined ? Number.NaN : Number(first))
+      })
+    })
+    req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)))
+    req.on('error', (err) => reject(new PrometheusQueryError(`prometheus ${baseUrl}: cannot query: ${err.message}; is it running on that port?`, { cause: err })))
+  })
+}
+
+export class PrometheusSource implements MetricsSource {
+  readonly #settings: ResolvedAnalysis
+  readonly #args: Readonly<Record<string, string>>
+  /** the last rendered queries, for the report */
+  queries: { errorRate: string; p99: string } | undefined
+
+  constructor(settings: ResolvedAnalysis, revision: string) {
+    this.#settings = settings
+    this.#args = { 'canary-hash': revision, namespace: settings.prometheusNamespace, 'min-samples': String(settings.minSamples) }
+  }
+
+  async begin(): Promise<void> {}
+
+  async measure(windowMs: number): Promise<RawMeasurement> {
+    const s = this.#settings
+    const url = s.prometheusUrl as string
+    const errorRate = renderQuery(s.errorRateQuery ?? ERROR_RATE_QUERY, this.#args, windowMs)
+    const p99 = renderQuery(s.p99Query ?? P99_QUERY, this.#args, windowMs)
+    this.queries = { errorRate, p99 }
+    try {
+      const [e, p, n] = await Promise.all([queryScalar(url, errorRate), queryScalar(url, p99), queryScalar(url, renderQuery(SAMPLES_QUERY, this.#args, windowMs))])
+      // the shipped queries answer NaN below min-samples (inconclusive); the increase is reported beside them
+      return { samples: Math.round(n * 10) / 10, errorRate: e, p99Seconds: p }
+    } catch (err) {
+      return { samples: Number.NaN, errorRate: Number.NaN, p99Seconds: Number.NaN, error: (err as Error).message }
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface PrometheusTarget {
+  readonly id: string
+  readonly revision: string
+  readonly host: string
+  readonly port: number
+}
+
+/**
+ * Keeps a Prometheus `file_sd_configs` file listing the fleet's instances, each labelled like a
+ * pod scraped in the cluster (`namespace`, `rollouts_pod_template_hash` = revision, `pod` = id).
+ * Written atomically (rename), which Prometheus' file watcher picks up at once.
+ */
+export function writeTargetsFile(file: string, namespace: string, targets: readonly PrometheusTarget[]): void {
+  const body = targets.map((t) => ({
+    targets: [`${t.host}:${t.port}`],
+    labels: { namespace, rollouts_pod_template_hash: t.revision, pod: t.id },
+  }))
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`)
+  fs.writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`)
+  fs.renameSync(tmp, file)
+}

@@ -1,0 +1,211 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { reckon } from '../report/accounting.js'
+import { AbortedError, InstanceNotReadyError, InvalidOptionError } from '../core/errors.js'
+import { Fleet } from '../runtime/fleet.js'
+import { startLoad, type LoadResult, type RunningLoad } from '../load/load.js'
+import { resolveDeployOptions, type DeployOptions, type ResolvedDeployOptions } from '../options/deploy.js'
+import { assertBindable, LOOPBACK } from '../core/ports.js'
+import { exitCodeFor, withShares, type Report } from '../report/report.js'
+import { blueGreen } from '../strategies/blue-green.js'
+import { canary } from '../strategies/canary.js'
+import { isProgressive } from '../strategies/progressive.js'
+import { progressiveReport } from '../report/progressive.js'
+import { rolling } from '../strategies/rolling.js'
+import { createRouter, type Router } from '../router/router.js'
+import type { StepRecord, Strategy, StrategyContext } from '../strategies/types.js'
+
+const STRATEGY_IMPLEMENTATIONS: Readonly<Record<ResolvedDeployOptions['strategy'], Strategy>> = { rolling, 'blue-green': blueGreen, canary }
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/**
+ * Runs `from` as a fleet of `replicas` instances behind a router, drives load through the router,
+ * deploys `to` with the strategy, stops the load gracefully and reports every request's fate.
+ * Usage problems reject with a `FleetUsageError` (the CLI's exit 64); a rollout that drops
+ * requests or rolls back resolves with a report saying so. Every process it started is gone
+ * when the promise settles.
+ */
+export async function deploy(options: DeployOptions): Promise<Report> {
+  const o = resolveDeployOptions(options)
+  const startedAt = new Date()
+  const t0 = Date.now()
+  const progress = (message: string): void => o.onProgress?.({ t: Date.now() - t0, message })
+  const runDir = o.runDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-'))
+  fs.mkdirSync(runDir, { recursive: true })
+  await assertBindable(o.port, 'port')
+
+  let router: Router | undefined
+  let fleet: Fleet | undefined
+  let load: RunningLoad | undefined
+  let loadStopped: Promise<LoadResult> | undefined
+  try {
+    router = await createRouter({
+      mode: o.router,
+      host: LOOPBACK,
+      port: o.port,
+      requestTimeoutMs: o.load.timeoutMs,
+      ...(o.upstreamIdleTimeoutMs === undefined ? {} : { upstreamIdleTimeoutMs: o.upstreamIdleTimeoutMs }),
+    })
+    const r = router
+    const f = new Fleet(o, r, runDir, progress)
+    fleet = f
+    const check = (): void => {
+      if (f.fatal) throw f.fatal
+      if (o.signal?.aborted) throw new AbortedError(String(o.signal.reason ?? 'signal'))
+    }
+    const waitUntil = async (ms: number, done: () => boolean = () => false): Promise<boolean> => {
+      const end = Date.now() + ms
+      while (Date.now() < end) {
+        check()
+        if (done()) return true
+        await f.changed(Math.min(100, end - Date.now()))
+      }
+      check()
+      return done()
+    }
+
+    progress(`router ${o.router} listening on 127.0.0.1:${r.port}; starting ${o.replicas} × ${o.from.name}: ${o.from.display}`)
+    for (let i = 0; i < o.replicas; i++) await f.create(o.from)
+    // bringing `from` up is not part of the rollout: give a slow machine at least a minute
+    const initialDeadlineMs = Math.max(o.rolling.progressDeadlineSeconds, 60) * 1000
+    let lastNote = Date.now()
+    const allReady = await waitUntil(initialDeadlineMs, () => {
+      const c = f.counts(o.from.name, o.rolling.minReadySeconds * 1000)
+      if (Date.now() - lastNote > 5000) {
+        lastNote = Date.now()
+        progress(`waiting for ${o.from.name}: ${c.available}/${o.replicas} available, ${c.ready} ready`)
+      }
+      return c.available >= o.replicas
+    })
+    if (!allReady) {
+      const notReady = f.live(o.from.name).filter((i) => !i.ready)
+      const first = notReady[0]
+      throw new InstanceNotReadyError(
+        `--from: expected ${o.replicas} ready instances of '${o.from.display}' within ${initialDeadlineMs / 1000} s, instead ${notReady.length} never became ready ` +
+          `(${notReady.map((i) => `${i.id} on port ${i.port}`).join(', ')}); check that the command listens on $PORT and answers ${o.probes.readiness.path}` +
+          (first ? `; log ${first.logFile}${first.logTail() ? `\n--- last lines of ${first.id}'s log ---\n${first.logTail()}` : ''}` : ''),
+        'from',
+      )
+    }
+
+    const url = `http://127.0.0.1:${r.port}${o.load.path}`
+    const graceMs = o.terminationGracePeriodSeconds * 1000
+    const maxLoadMs = o.load.leadMs + o.load.tailMs + (2 * o.replicas + 2) * (o.rolling.progressDeadlineSeconds * 1000 + graceMs + o.endpointDelayMs) + 60_000
+    r.resetStats()
+    progress(`${o.from.name} ${o.replicas}/${o.replicas} ready; load ${o.load.rate} req/s over ${o.load.connections} connections to ${url}`)
+    load = await startLoad(url, o.load, maxLoadMs)
+    const runningLoad = load
+    await waitUntil(o.load.leadMs)
+    // a request shape the running revision does not answer with 2xx would count every request as dropped
+    const lead = r.stats().total
+    if (lead.requests >= 20 && lead.responses['2xx'] === 0) {
+      const got = Object.entries(lead.responses).filter(([, n]) => n > 0).map(([c, n]) => `${n} × ${c}`).join(', ') || 'no responses'
+      throw new InvalidOptionError('load.path', `${o.from.name} to answer ${o.load.method} ${o.load.path} with 2xx before the rollout starts`, `${got} in ${lead.requests} requests`)
+    }
+
+    const rolloutStart = Date.now()
+    const steps: StepRecord[] = []
+    const requestsByRevision = (): Record<string, number> => {
+      const out: Record<string, number> = {}
+      for (const [rev, s] of Object.entries(r.stats().byRevision)) out[rev] = s.requests
+      return out
+    }
+    const ctx: StrategyContext = {
+      options: o,
+      from: o.from,
+      to: o.to,
+      fleet: f,
+      router: r,
+      signal: o.signal ?? new AbortController().signal,
+      now: () => Date.now() - rolloutStart,
+      step(phase, action) {
+        const minReadyMs = o.rolling.minReadySeconds * 1000
+        steps.push({
+          t: Date.now() - rolloutStart,
+          phase,
+          action,
+          revisions: { [o.from.name]: f.counts(o.from.name, minReadyMs), [o.to.name]: f.counts(o.to.name, minReadyMs) },
+          routerRequests: requestsByRevision(),
+        })
+        progress(`${phase}: ${action}`)
+      },
+      progress,
+      check,
+    }
+    const strategy = STRATEGY_IMPLEMENTATIONS[o.strategy]
+    const result = await strategy.run(ctx)
+    const rolloutDurationMs = result.completedAt
+
+    progress(`${result.outcome} after ${(rolloutDurationMs / 1000).toFixed(1)} s; load runs ${o.load.tailMs} ms more, then stops gracefully`)
+    await waitUntil(o.load.tailMs)
+    loadStopped = runningLoad.stop()
+    const loadResult = await loadStopped
+    // let the router settle the last responses and see the clients' sockets close
+    const settleEnd = Date.now() + 3000
+    while (r.stats().openConnections > 0 && Date.now() < settleEnd) await sleep(20)
+    const stats = r.stats()
+    const accounting = reckon(stats, loadResult)
+    const finalRequests = requestsByRevision()
+    const ok = (rev: string): number => accounting.byRevision[rev]?.ok ?? 0
+    // a release the analysis judged bad: its non-2xx answers are what the gate let through,
+    // reported against their bound (progressive-report.ts), not drops; every other failure is
+    const progressive = isProgressive(result) ? progressiveReport(result.progressive, accounting, o.to.name) : undefined
+    const dropped = accounting.dropped - (progressive?.badRelease?.failed ?? 0)
+    const report: Report = {
+      schema: 'zerodrop.report/v1',
+      verdict: result.outcome,
+      exitCode: exitCodeFor(result.outcome, dropped),
+      reason: result.reason,
+      dropped,
+      bothRevisionsServed: ok(o.from.name) > 0 && ok(o.to.name) > 0,
+      parameters: {
+        strategy: o.strategy,
+        from: { name: o.from.name, command: o.from.display },
+        to: { name: o.to.name, command: o.to.display },
+        replicas: o.replicas,
+        router: o.router,
+        routerPort: r.port,
+        endpointDelayMs: o.endpointDelayMs,
+        terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
+        rolling: o.rolling,
+        ...(o.strategy === 'rolling' ? {} : { analysis: o.analysis }),
+        ...(o.strategy === 'canary' ? { canary: o.canary } : {}),
+        ...(o.strategy === 'blue-green' ? { blueGreen: o.blueGreen } : {}),
+        probes: o.probes,
+        load: o.load,
+      },
+      timing: {
+        startedAt: startedAt.toISOString(),
+        rolloutStartMs: rolloutStart - t0,
+        rolloutDurationMs,
+        loadDurationMs: loadResult.sendingMs,
+        loadStopMs: loadResult.durationMs - loadResult.sendingMs,
+        totalMs: Date.now() - t0,
+      },
+      steps: withShares(steps, finalRequests),
+      events: f.events,
+      load: {
+        requests: accounting.requests,
+        rps: loadResult.sendingMs > 0 ? (accounting.requests * 1000) / loadResult.sendingMs : 0,
+        latencyMs: loadResult.autocannon.latencyMs,
+        autocannon: loadResult.autocannon,
+        exact: loadResult.exact,
+      },
+      accounting,
+      perSecond: stats.perSecond,
+      instances: f.records(),
+      runDir,
+      ...(progressive === undefined ? {} : { progressive }),
+    }
+    return report
+  } finally {
+    // on an error or an abort: instances first (requests to them now fail fast), then the load
+    await fleet?.killAll()
+    if (load && !loadStopped) await load.stop().catch(() => undefined)
+    await router?.close().catch(() => undefined)
+  }
+}

@@ -1,0 +1,196 @@
+import { parseArgoDuration } from '../core/durations.js'
+import { InvalidOptionError } from '../core/errors.js'
+
+/**
+ * Options of the analysis that gates blue-green and canary, named as `manifests.ts` reads them
+ * from an AnalysisTemplate (`AnalysisOptions`), with Argo Rollouts' semantics.
+ */
+export interface AnalysisSettings {
+  /** A measurement whose 5xx share of requests is above this fails. @default 0.02 */
+  readonly maxErrorRate?: number
+  /** A measurement whose p99 latency is above this fails. @default 300 */
+  readonly maxP99Ms?: number
+  /** Time between measurements, and the window each one covers (`rate(...[interval])`). Argo duration or ms. @default 5000 */
+  readonly intervalMs?: number | string
+  /** Measurements per analysis run. @default 3 */
+  readonly count?: number
+  /** Failed measurements tolerated; one more fails the run. @default 0 */
+  readonly failureLimit?: number
+  /** Inconclusive measurements tolerated; one more makes the run inconclusive (not promoted). @default 1 */
+  readonly inconclusiveLimit?: number
+  /** Consecutive measurements that could not be taken (Prometheus down); one more errors the run. @default 4 (Argo's) */
+  readonly consecutiveErrorLimit?: number
+  /** A window with fewer requests than this is inconclusive: too little traffic is never a pass. @default 20 */
+  readonly minSamples?: number
+  /** Embedded source: how often each instance's /metrics is scraped. @default min(1000, intervalMs / 4) */
+  readonly scrapePeriodMs?: number
+  /**
+   * A Prometheus on loopback (`http://127.0.0.1:9090`) to query instead of scraping the
+   * instances: the AnalysisTemplate's PromQL (k8s/canary) with the revision as `canary-hash`.
+   */
+  readonly prometheusUrl?: string
+  /**
+   * With `prometheusUrl`: a file_sd JSON file the fleet keeps up to date with every instance as a
+   * target labelled `namespace` and `rollouts_pod_template_hash` (= the revision name), for the
+   * Prometheus' `file_sd_configs`.
+   */
+  readonly prometheusTargetsFile?: string
+  /** The `namespace` label on the targets and in the queries. @default 'zerodrop' */
+  readonly prometheusNamespace?: string
+  /** PromQL templates with Argo's `{{args.*}}` placeholders. @default the queries of k8s/canary's AnalysisTemplate */
+  readonly errorRateQuery?: string
+  readonly p99Query?: string
+}
+
+export interface ResolvedAnalysis {
+  readonly maxErrorRate: number
+  readonly maxP99Ms: number
+  readonly intervalMs: number
+  readonly count: number
+  readonly failureLimit: number
+  readonly inconclusiveLimit: number
+  readonly consecutiveErrorLimit: number
+  readonly minSamples: number
+  readonly scrapePeriodMs: number
+  readonly source: 'metrics' | 'prometheus'
+  readonly prometheusUrl: string | undefined
+  readonly prometheusTargetsFile: string | undefined
+  readonly prometheusNamespace: string
+  readonly errorRateQuery: string | undefined
+  readonly p99Query: string | undefined
+}
+
+/** Argo Rollouts canary steps; `analysis` is an inline (blocking) analysis with the deploy's analysis settings. */
+export type CanaryStepInput =
+  | { readonly setWeight: number }
+  | { readonly pause: { readonly duration?: number | string | undefined; readonly durationMs?: number | undefined } }
+  | { readonly analysis: object | true }
+
+export type CanaryStep = { readonly setWeight: number } | { readonly pause: { readonly durationMs: number } } | { readonly analysis: true }
+
+export interface CanaryOptions {
+  /** @default setWeight 1, 5, 25, 50, 100, each followed by an analysis */
+  readonly steps?: readonly CanaryStepInput[]
+  /** After an abort, canary instances are drained this long after the weight went to 0. @default 0 */
+  readonly abortScaleDownDelaySeconds?: number
+}
+
+export interface ResolvedCanary {
+  readonly steps: readonly CanaryStep[]
+  readonly abortScaleDownDelaySeconds: number
+}
+
+export interface BlueGreenOptions {
+  /** Blue is drained this long after the switch (kept for an instant flip back). @default 30 (Argo's) */
+  readonly scaleDownDelaySeconds?: number
+  /** Run the analysis on synthetic load against the preview before the switch. @default true */
+  readonly prePromotionAnalysis?: boolean
+  /** Run the analysis on live traffic after the switch; a failure flips back to blue. @default true */
+  readonly postPromotionAnalysis?: boolean
+  /** Preview router port on 127.0.0.1 (0 = a free one). @default 0 */
+  readonly previewPort?: number
+  /** Synthetic requests per second against the preview during pre-promotion analysis. @default 50 */
+  readonly previewRate?: number
+  /** Argo's `autoPromotionSeconds`: wait this long after green is proven before the switch. @default 0 */
+  readonly autoPromotionSeconds?: number
+}
+
+export interface ResolvedBlueGreen {
+  readonly scaleDownDelaySeconds: number
+  readonly prePromotionAnalysis: boolean
+  readonly postPromotionAnalysis: boolean
+  readonly previewPort: number
+  readonly previewRate: number
+  readonly autoPromotionSeconds: number
+}
+
+export const DEFAULT_CANARY_WEIGHTS: readonly number[] = Object.freeze([1, 5, 25, 50, 100])
+
+function num(option: string, value: unknown, fallback: number, min: number, max = Number.POSITIVE_INFINITY, integer = false): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw new InvalidOptionError(option, `${integer ? 'an integer' : 'a number'} ${max === Number.POSITIVE_INFINITY ? `>= ${min}` : `between ${min} and ${max}`}`, value)
+  }
+  return value
+}
+
+function loopbackUrl(option: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  let url: URL | undefined
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined
+  } catch {
+    url = undefined
+  }
+  if (url === undefined || url.protocol !== 'http:' || !['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname)) {
+    throw new InvalidOptionError(option, 'an http:// URL on loopback, e.g. http://127.0.0.1:9090 (the fleet only talks to this machine)', value)
+  }
+  return url.href.replace(/\/$/, '')
+}
+
+export function resolveAnalysis(a: AnalysisSettings = {}): ResolvedAnalysis {
+  const intervalMs = a.intervalMs === undefined ? 5000 : typeof a.intervalMs === 'string' ? parseArgoDuration(a.intervalMs, 'analysis.intervalMs') : num('analysis.intervalMs', a.intervalMs, 5000, 100)
+  if (intervalMs < 100) throw new InvalidOptionError('analysis.intervalMs', 'at least 100 ms', a.intervalMs)
+  const prometheusUrl = loopbackUrl('analysis.prometheusUrl', a.prometheusUrl)
+  return Object.freeze({
+    maxErrorRate: num('analysis.maxErrorRate', a.maxErrorRate, 0.02, 0, 1),
+    maxP99Ms: num('analysis.maxP99Ms', a.maxP99Ms, 300, 0),
+    intervalMs,
+    count: num('analysis.count', a.count, 3, 1, Number.POSITIVE_INFINITY, true),
+    failureLimit: num('analysis.failureLimit', a.failureLimit, 0, 0, Number.POSITIVE_INFINITY, true),
+    inconclusiveLimit: num('analysis.inconclusiveLimit', a.inconclusiveLimit, 1, 0, Number.POSITIVE_INFINITY, true),
+    consecutiveErrorLimit: num('analysis.consecutiveErrorLimit', a.consecutiveErrorLimit, 4, 0, Number.POSITIVE_INFINITY, true),
+    minSamples: num('analysis.minSamples', a.minSamples, 20, 1, Number.POSITIVE_INFINITY, true),
+    scrapePeriodMs: num('analysis.scrapePeriodMs', a.scrapePeriodMs, Math.max(100, Math.min(1000, Math.floor(intervalMs / 4))), 50, Number.POSITIVE_INFINITY, true),
+    source: prometheusUrl === undefined ? 'metrics' : 'prometheus',
+    prometheusUrl,
+    prometheusTargetsFile: a.prometheusTargetsFile,
+    prometheusNamespace: a.prometheusNamespace ?? 'zerodrop',
+    errorRateQuery: a.errorRateQuery,
+    p99Query: a.p99Query,
+  })
+}
+
+/** `--steps` syntax: `1,5,25,50,100` (an analysis after each weight), or Argo-like `w1,pause:10s,analysis,w5,...`. */
+export function parseStepsFlag(text: string): CanaryStepInput[] {
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '')
+  const plain = parts.every((p) => /^\d+(\.\d+)?$/.test(p))
+  if (plain) return parts.flatMap((p) => [{ setWeight: Number(p) }, { analysis: true as const }])
+  return parts.map((p): CanaryStepInput => {
+    let m = /^(?:w|setWeight[:=])(\d+(?:\.\d+)?)$/.exec(p)
+    if (m) return { setWeight: Number(m[1]) }
+    m = /^pause(?:[:=](.+))?$/.exec(p)
+    if (m) return { pause: { duration: m[1] } }
+    if (p === 'analysis') return { analysis: true }
+    throw new InvalidOptionError('canary.steps', "weights like '1,5,25,50,100', or steps like 'w1,pause:10s,analysis,w50,analysis'", p)
+  })
+}
+
+export function resolveCanary(c: CanaryOptions = {}): ResolvedCanary {
+  const input = c.steps ?? DEFAULT_CANARY_WEIGHTS.flatMap((w) => [{ setWeight: w }, { analysis: true as const }])
+  if (!Array.isArray(input) || input.length === 0) throw new InvalidOptionError('canary.steps', 'a non-empty list of steps', input)
+  const steps = input.map((s: CanaryStepInput, i): CanaryStep => {
+    const at = `canary.steps[${i}]`
+    if (s !== null && typeof s === 'object' && 'setWeight' in s) return { setWeight: num(`${at}.setWeight`, s.setWeight, 0, 0, 100) }
+    if (s !== null && typeof s === 'object' && 'pause' in s) {
+      const p = s.pause ?? {}
+      if (p.durationMs !== undefined) return { pause: { durationMs: num(`${at}.pause.durationMs`, p.durationMs, 0, 0) } }
+      if (p.duration === undefined) throw new InvalidOptionError(`${at}.pause.duration`, 'a duration (an indefinite pause needs a human, and the fleet has none)', undefined)
+      return { pause: { durationMs: parseArgoDuration(p.duration, `${at}.pause.duration`) } }
+    }
+    if (s !== null && typeof s === 'object' && 'analysis' in s) return { analysis: true }
+    throw new InvalidOptionError(at, '{ setWeight }, { pause: { duration } } or { analysis }', s)
+  })
+  return Object.freeze({ steps, abortScaleDownDelaySeconds: num('canary.abortScaleDownDelaySeconds', c.abortScaleDownDelaySeconds, 0, 0) })
+}
+
+export function resolveBlueGreen(b: BlueGreenOptions = {}): ResolvedBlueGreen {
+  return Object.freeze({
+    scaleDownDelaySeconds: num('blueGreen.scaleDownDelaySeconds', b.scaleDownDelaySeconds, 30, 0),
+    prePromotionAnalysis: b.prePromotionAnalysis ?? true,
+    postPromotionAnalysis: b.postPromotionAnalysis ?? true,
+    previewPort: num('blueGreen.previewPort', b.previewPort, 0, 0, 65535, true),
+    previewRate: num('blueGreen.previewRate', b.previewRate, 50, 1),
+    autoPromotionSeconds: num('blueGreen.autoPromotionSeconds', b.autoPromotionSeconds, 0, 0),
+  })
+}

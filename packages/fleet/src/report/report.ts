@@ -1,0 +1,172 @@
+import type { Accounting } from './accounting.js'
+import type { FleetEvent, InstanceRecord, RevisionCounts } from '../runtime/fleet.js'
+import type { LoadResult } from '../load/load.js'
+import type { ResolvedDeployOptions, ResolvedProbe } from '../options/deploy.js'
+import type { RouterMode, RouterStats } from '../router/router.js'
+import { formatAnalysisParameters, formatProgressive, type ProgressiveReport } from './progressive.js'
+import type { Outcome, StepRecord } from '../strategies/types.js'
+
+export const EXIT_CODES = Object.freeze({ promoted: 0, dropped: 1, rolledBack: 2, usage: 64 })
+
+export interface ReportStep extends StepRecord {
+  /** share of the router's requests per revision from this step until the next one (0..1) */
+  readonly share: Readonly<Record<string, number>>
+  readonly requestsUntilNext: number
+}
+
+export interface Report {
+  readonly schema: 'zerodrop.report/v1'
+  readonly verdict: Outcome
+  /** 0 promoted with zero dropped; 1 dropped > 0 (or the rollback failed); 2 rolled back */
+  readonly exitCode: 0 | 1 | 2
+  readonly reason: string | undefined
+  readonly dropped: number
+  /** both revisions answered requests successfully (no vacuous pass) */
+  readonly bothRevisionsServed: boolean
+  readonly parameters: {
+    readonly strategy: string
+    readonly from: { readonly name: string; readonly command: string }
+    readonly to: { readonly name: string; readonly command: string }
+    readonly replicas: number
+    readonly router: RouterMode
+    readonly routerPort: number
+    readonly endpointDelayMs: number
+    readonly terminationGracePeriodSeconds: number
+    readonly rolling: ResolvedDeployOptions['rolling']
+    readonly analysis?: ResolvedDeployOptions['analysis']
+    readonly canary?: ResolvedDeployOptions['canary']
+    readonly blueGreen?: ResolvedDeployOptions['blueGreen']
+    readonly probes: ResolvedDeployOptions['probes']
+    readonly load: ResolvedDeployOptions['load']
+  }
+  readonly timing: {
+    readonly startedAt: string
+    /** ms from the deploy's start until the rollout began (old revision up, load running) */
+    readonly rolloutStartMs: number
+    /** ms from the rollout's start until it was complete (new revision available, old drained), or rolled back */
+    readonly rolloutDurationMs: number
+    /** ms the load was sending requests */
+    readonly loadDurationMs: number
+    /** ms the graceful stop took (outstanding requests finishing) */
+    readonly loadStopMs: number
+    readonly totalMs: number
+  }
+  readonly steps: readonly ReportStep[]
+  readonly events: readonly FleetEvent[]
+  readonly load: {
+    /** requests the router forwarded (its count, not autocannon's) */
+    readonly requests: number
+    /** router requests per second while the load was sending */
+    readonly rps: number
+    readonly latencyMs: LoadResult['autocannon']['latencyMs']
+    readonly autocannon: LoadResult['autocannon']
+    readonly exact: LoadResult['exact']
+  }
+  readonly accounting: Accounting
+  readonly perSecond: RouterStats['perSecond']
+  readonly instances: readonly InstanceRecord[]
+  readonly runDir: string
+  /** blue-green and canary: weights per period, analyses, flips, detection, a bad release against its bound */
+  readonly progressive?: ProgressiveReport
+}
+
+export function exitCodeFor(outcome: Outcome, dropped: number): 0 | 1 | 2 {
+  if (dropped > 0 || outcome === 'rollback-failed') return 1
+  return outcome === 'promoted' ? 0 : 2
+}
+
+export function withShares(steps: readonly StepRecord[], final: Readonly<Record<string, number>>): ReportStep[] {
+  return steps.map((s, i) => {
+    const next = steps[i + 1]?.routerRequests ?? final
+    const delta: Record<string, number> = {}
+    let sum = 0
+    for (const rev of new Set([...Object.keys(next), ...Object.keys(s.routerRequests)])) {
+      const d = (next[rev] ?? 0) - (s.routerRequests[rev] ?? 0)
+      delta[rev] = d
+      sum += d
+    }
+    const share: Record<string, number> = {}
+    for (const [rev, d] of Object.entries(delta)) share[rev] = sum === 0 ? 0 : d / sum
+    return { ...s, share, requestsUntilNext: sum }
+  })
+}
+
+const pct = (x: number): string => `${Math.round(x * 100)}%`
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
+const pad = (s: string, n: number): string => (s.length >= n ? s + ' ' : s + ' '.repeat(n - s.length))
+
+function probeLine(name: string, p: ResolvedProbe): string {
+  if (!p.enabled) return `${name} off`
+  return `${name} ${p.path} every ${p.periodMs} ms (timeout ${p.timeoutMs} ms, failure ${p.failureThreshold}, success ${p.successThreshold}${p.initialDelayMs ? `, delay ${p.initialDelayMs} ms` : ''})`
+}
+
+/** a percentage as given, beside what it resolved to */
+function given(input: number | string): string {
+  return typeof input === 'string' && input.includes('%') ? ` (${input})` : ''
+}
+
+function countsCell(c: RevisionCounts | undefined): string {
+  if (!c) return '-'
+  return `${c.ready}/${c.available}/${c.terminating}`
+}
+
+/** The terminal summary: parameters, steps, load, accounting, verdict. */
+export function formatReport(r: Report): string {
+  const p = r.parameters
+  const out: string[] = []
+  const revs = [p.from.name, p.to.name]
+  out.push(`zerodrop deploy: ${p.strategy}, ${p.replicas} replicas, ${p.router} router on 127.0.0.1:${p.routerPort}`)
+  out.push(`  from ${p.from.name}: ${p.from.command}`)
+  out.push(`  to   ${p.to.name}: ${p.to.command}`)
+  out.push(
+    `  maxSurge ${p.rolling.maxSurge}${given(p.rolling.maxSurgeInput)}, maxUnavailable ${p.rolling.maxUnavailable}${given(p.rolling.maxUnavailableInput)}, ` +
+      `minReadySeconds ${p.rolling.minReadySeconds}, progressDeadlineSeconds ${p.rolling.progressDeadlineSeconds}`,
+  )
+  out.push(`  endpointDelayMs ${p.endpointDelayMs}, terminationGracePeriodSeconds ${p.terminationGracePeriodSeconds}`)
+  if (p.analysis) out.push(`  ${formatAnalysisParameters(p.analysis, p.canary, p.blueGreen)}`)
+  out.push(`  probes: ${probeLine('startup', p.probes.startup)}; ${probeLine('readiness', p.probes.readiness)}; ${probeLine('liveness', p.probes.liveness)}`)
+  const l = p.load
+  out.push(
+    `  load: ${l.connections} autocannon connections at ${l.rate} req/s, reconnect every ${l.reconnectRate || 'never'} requests, ${l.method} ${l.path}` +
+      (l.exactClients ? `; ${l.exactClients} exact clients every ${l.exactIntervalMs} ms` : ''),
+  )
+  out.push('')
+  out.push(`steps (ready/available/terminating per revision; traffic share until the next step)`)
+  out.push(`  ${pad('time', 9)}${pad('phase', 9)}${pad('action', 52)}${revs.map((v) => pad(v, 9)).join('')}traffic`)
+  for (const s of r.steps) {
+    const share = s.requestsUntilNext === 0 ? '-' : revs.map((v) => `${v} ${pct(s.share[v] ?? 0)}`).join(' ')
+    out.push(`  ${pad(`+${secs(s.t)}`, 9)}${pad(s.phase, 9)}${pad(s.action, 52)}${revs.map((v) => pad(countsCell(s.revisions[v]), 9)).join('')}${share}`)
+  }
+  out.push('')
+  const a = r.accounting
+  out.push(
+    `load      ${r.load.requests} requests through the router in ${secs(r.timing.loadDurationMs)} = ${r.load.rps.toFixed(0)} req/s; ` +
+      `latency p50 ${r.load.latencyMs.p50} ms, p99 ${r.load.latencyMs.p99} ms, max ${r.load.latencyMs.max} ms (autocannon)`,
+  )
+  out.push(
+    `accounting ${a.requests} sent = ${a.ok} ok + ${a.non2xx} non-2xx + ${a.lost} lost + ${a.reset} reset + ${a.refused} refused + ${a.timeout} timeout` +
+      `${a.aborted ? ` + ${a.aborted} abandoned by the client (its timeout)` : ''}${a.unaccounted ? ` + ${a.unaccounted} unaccounted` : ''} (router counts; ${a.noEndpoint} of the refused found no endpoint)`,
+  )
+  for (const [rev, x] of Object.entries(a.byRevision)) {
+    out.push(`  ${pad(rev, 8)} ${x.connections} connections, ${x.requests} requests, ${x.ok} ok, ${x.dropped} dropped (non-2xx ${x.non2xx}, lost ${x.lost}, reset ${x.reset}, refused ${x.refused}, timeout ${x.timeout})`)
+  }
+  if (a.crossCheck) out.push(`  cross-check: ${a.crossCheck.consistent ? 'consistent' : 'INCONSISTENT'}: ${a.crossCheck.note}`)
+  out.push('')
+  if (r.progressive) out.push(formatProgressive(r.progressive), '')
+  out.push('instances')
+  for (const i of r.instances) {
+    const t = i.termination
+    const end = t
+      ? `${t.killed ? 'SIGKILLed after the grace period' : 'exited'} ${secs(t.durationMs)} after SIGTERM (code ${String(t.code)}${t.signal ? `, ${t.signal}` : ''})`
+      : 'stopped with the fleet'
+    out.push(`  ${pad(i.id, 7)} port ${i.port}, ${i.restarts} restarts, ${end}`)
+  }
+  out.push('')
+  const word = r.verdict === 'promoted' ? 'PROMOTED' : r.verdict === 'rolled-back' ? 'ROLLED BACK' : 'ROLLBACK FAILED'
+  const served = r.bothRevisionsServed ? 'both revisions served traffic' : 'NOT both revisions served traffic'
+  out.push(
+    `verdict   ${word}${r.reason ? ` (${r.reason})` : ''}; ${r.dropped} dropped; rollout ${secs(r.timing.rolloutDurationMs)}; ${served}; exit ${r.exitCode}`,
+  )
+  out.push(`logs      ${r.runDir}`)
+  return out.join('\n')
+}

@@ -1,0 +1,337 @@
+import net from 'node:net'
+import {
+  RequestFramingParser,
+  ResponseFramingParser,
+  type PassthroughReason,
+  type RequestHead,
+  type ResponseHead,
+} from './framing.js'
+import type { RouterContext } from './context.js'
+import type { Endpoint, RouterEngine } from './types.js'
+import { ROUTER_ERROR_CODES, RouterError } from '../core/errors.js'
+import type { FailureCause } from './stats.js'
+import { listenRouter } from '../core/ports.js'
+
+const GATEWAY_TIMEOUT = Buffer.from(
+  'HTTP/1.1 504 Gateway Timeout\r\nContent-Type: text/plain\r\nContent-Length: 16\r\nConnection: close\r\n\r\ngateway timeout\n',
+  'latin1',
+)
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * kube-proxy semantics: a client connection is pinned, when it is accepted, to one endpoint
+ * of the pool, with exactly one upstream socket, for its whole life. Bytes are passed through
+ * as they come; framing parsers on both directions count requests and responses.
+ */
+export class L4Proxy implements RouterEngine {
+  readonly ctx: RouterContext
+  private readonly server: net.Server
+  private readonly connections = new Set<L4Connection>()
+  private sweeper: NodeJS.Timeout | null = null
+  closing = false
+
+  constructor(ctx: RouterContext) {
+    this.ctx = ctx
+    this.server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true, noDelay: true }, (socket) =>
+      this.accept(socket),
+    )
+  }
+
+  async listen(): Promise<number> {
+    const port = await listenRouter(this.server, this.ctx.options)
+    const period = Math.max(10, Math.min(1000, Math.floor(this.ctx.options.requestTimeoutMs / 4)))
+    this.sweeper = setInterval(() => this.sweep(), period)
+    this.sweeper.unref()
+    return port
+  }
+
+  private accept(client: net.Socket): void {
+    client.on('error', () => {}) // replaced by the connection's handler; never crash on an early reset
+    if (this.closing) {
+      client.destroy()
+      return
+    }
+    const endpoint = this.ctx.pool.pick()
+    if (endpoint === undefined) {
+      // The kernel already completed the handshake; the closest to a refused connection is a reset.
+      this.ctx.stats.noEndpoint()
+      this.ctx.options.logger.warn({ mode: 'l4' }, 'connection found an empty pool, reset')
+      client.resetAndDestroy()
+      return
+    }
+    const conn = new L4Connection(this, client, endpoint)
+    this.connections.add(conn)
+    this.ctx.stats.openConnections++
+  }
+
+  /** called once both sockets of a connection are closed */
+  forget(conn: L4Connection): void {
+    if (this.connections.delete(conn)) this.ctx.stats.openConnections--
+    if (this.closing && this.connections.size === 0) this.drained?.()
+  }
+
+  removed(_endpoint: Endpoint): void {
+    // kube-proxy: existing connections stay pinned; only new connections see the new pool.
+  }
+
+  private sweep(): void {
+    const now = Date.now()
+    for (const c of this.connections) c.checkTimeout(now)
+  }
+
+  private drained: (() => void) | null = null
+
+  async close(): Promise<void> {
+    this.closing = true
+    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    const allGone = new Promise<void>((resolve) => {
+      this.drained = resolve
+      if (this.connections.size === 0) resolve()
+    })
+    for (const c of this.connections) c.shutdown()
+    let timer: NodeJS.Timeout | undefined
+    const bound = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.ctx.options.closeTimeoutMs)
+    })
+    const outcome = await Promise.race([allGone.then(() => 'drained' as const), bound])
+    clearTimeout(timer)
+    if (outcome === 'timeout') {
+      const left = [...this.connections]
+      this.ctx.options.logger.warn({ connections: left.length }, 'router close timeout, destroying connections')
+      for (const c of left) c.destroy('lost')
+      await allGone
+    }
+    if (this.sweeper !== null) clearInterval(this.sweeper)
+    await serverClosed
+  }
+}
+
+class L4Connection {
+  private readonly proxy: L4Proxy
+  private readonly client: net.Socket
+  private readonly upstream: net.Socket
+  private readonly endpoint: Endpoint
+  private readonly revision: string
+  private readonly requests: RequestFramingParser
+  private readonly responses: ResponseFramingParser
+  /** send time (ms) of each request forwarded and not yet answered, oldest first */
+  private outstanding: number[] = []
+  private connected = false
+  private upstreamEnded = false
+  private framed = true
+  private dead = false
+  private lastUpstreamData = 0
+  private clientClosed = false
+  private upstreamClosed = false
+
+  constructor(proxy: L4Proxy, client: net.Socket, endpoint: Endpoint) {
+    this.proxy = proxy
+    this.client = client
+    this.endpoint = endpoint
+    this.revision = endpoint.revision
+    proxy.ctx.stats.connection(this.revision)
+    this.requests = new RequestFramingParser({
+      onRequest: (h) => this.onRequest(h),
+      onPassthrough: (r) => this.onPassthrough(r),
+    })
+    this.responses = new ResponseFramingParser({
+      onResponse: (h) => this.onResponse(h),
+      onPassthrough: (r) => this.onPassthrough(r),
+    })
+    client.removeAllListeners('error')
+    client.on('error', (err: NodeJS.ErrnoException) => this.onClientError(err))
+    client.on('close', () => {
+      this.clientClosed = true
+      this.maybeForget()
+    })
+    const upstream = net.connect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true, noDelay: true })
+    this.upstream = upstream
+    upstream.on('error', (err: NodeJS.ErrnoException) => this.onUpstreamError(err))
+    upstream.on('close', () => {
+      this.upstreamClosed = true
+      this.maybeForget()
+    })
+    upstream.once('connect', () => this.onConnect())
+  }
+
+  private get log() {
+    return this.proxy.ctx.options.logger
+  }
+
+  private onConnect(): void {
+    this.connected = true
+    const { client, upstream } = this
+    client.on('data', (chunk: Buffer) => {
+      if (this.dead) return
+      if (this.framed) this.requests.push(chunk)
+      if (upstream.destroyed || !upstream.writable) return
+      if (!upstream.write(chunk)) {
+        client.pause()
+        upstream.once('drain', () => client.resume())
+      }
+    })
+    client.on('end', () => {
+      // half-close forwarded as a half-close
+      if (!upstream.destroyed) upstream.end()
+    })
+    upstream.on('data', (chunk: Buffer) => {
+      if (this.dead) return
+      this.lastUpstreamData = Date.now()
+      if (this.framed) this.responses.push(chunk)
+      if (client.destroyed || !client.writable) return
+      if (!client.write(chunk)) {
+        upstream.pause()
+        client.once('drain', () => upstream.resume())
+      }
+    })
+    upstream.on('end', () => this.onUpstreamEnd())
+    client.resume()
+  }
+
+  private onRequest(head: RequestHead): void {
+    const stats = this.proxy.ctx.stats
+    stats.request(this.revision)
+    if (this.upstreamEnded) {
+      // the instance already closed its side: this request cannot be answered
+      stats.failure(this.revision, 'lost')
+      this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, method: head.method }, 'request sent after upstream closed, lost')
+      return
+    }
+    this.outstanding.push(Date.now())
+    this.proxy.ctx.stats.inFlight++
+    this.responses.expectResponseTo(head.method)
+  }
+
+  private onResponse(head: ResponseHead): void {
+    if (head.interim) return
+    if (this.outstanding.length > 0) {
+      this.outstanding.shift()
+      this.proxy.ctx.stats.inFlight--
+    }
+    this.proxy.ctx.stats.response(this.revision, head.status)
+    if (head.status === 101) this.requests.switchToPassthrough()
+    if (this.proxy.closing) this.shutdown()
+  }
+
+  private onPassthrough(reason: PassthroughReason): void {
+    if (!this.framed) return
+    this.framed = false
+    this.requests.switchToPassthrough()
+    this.proxy.ctx.stats.passthrough(this.revision)
+    const unknown = this.takeOutstanding()
+    const fields = { endpoint: this.endpoint.id, revision: this.revision, reason, uncounted: unknown }
+    if (reason === 'upgrade' || reason === 'connect') this.log.info(fields, 'connection switched protocols, no longer framed')
+    else this.log.warn(fields, 'connection could not be framed, its requests are no longer counted')
+  }
+
+  /** Forget every outstanding request; returns how many there were. */
+  private takeOutstanding(): number {
+    const n = this.outstanding.length
+    if (n > 0) {
+      this.outstanding = []
+      this.proxy.ctx.stats.inFlight -= n
+    }
+    return n
+  }
+
+  private fail(cause: FailureCause): number {
+    const n = this.takeOutstanding()
+    if (n > 0) this.proxy.ctx.stats.failure(this.revision, cause, n)
+    return n
+  }
+
+  private onUpstreamEnd(): void {
+    this.upstreamEnded = true
+    if (this.framed) this.responses.end()
+    const lost = this.fail('lost')
+    if (lost > 0) this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, lost }, 'upstream closed with requests outstanding, lost')
+    // a FIN is forwarded as a FIN: the client sees what it would see without the router
+    if (!this.client.destroyed) this.client.end()
+  }
+
+  private onUpstreamError(err: NodeJS.ErrnoException): void {
+    if (this.dead) return
+    if (!this.connected) {
+      this.dead = true
+      this.proxy.ctx.stats.failure(this.revision, 'refused')
+      this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, code: err.code }, 'upstream connect failed, refused')
+      this.client.resetAndDestroy()
+      return
+    }
+    const reset = this.fail('reset')
+    this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, code: err.code, reset }, 'upstream connection reset')
+    this.dead = true
+    this.resetClient()
+  }
+
+  /** Forward a reset to the client, after the bytes already passed on have been flushed. */
+  private resetClient(): void {
+    const client = this.client
+    if (client.destroyed) return
+    if (client.writableLength === 0 || !client.writable) {
+      client.resetAndDestroy()
+      return
+    }
+    const bound = setTimeout(() => client.resetAndDestroy(), 1000)
+    bound.unref()
+    client.write(EMPTY, () => {
+      clearTimeout(bound)
+      if (!client.destroyed) client.resetAndDestroy()
+    })
+  }
+
+  private onClientError(err: NodeJS.ErrnoException): void {
+    if (this.dead) return
+    this.dead = true
+    const aborted = this.takeOutstanding()
+    if (aborted > 0) {
+      this.proxy.ctx.stats.aborted(this.revision, aborted)
+      this.log.info({ endpoint: this.endpoint.id, revision: this.revision, code: err.code, aborted }, 'client reset with requests outstanding')
+    }
+    // a reset is forwarded as a reset
+    if (!this.upstream.destroyed) this.upstream.resetAndDestroy()
+  }
+
+  checkTimeout(now: number): void {
+    const oldest = this.outstanding[0]
+    if (oldest === undefined || this.dead) return
+    const since = Math.max(oldest, this.lastUpstreamData)
+    if (now - since < this.proxy.ctx.options.requestTimeoutMs) return
+    const answerable = this.responses.idle
+    const n = this.fail('timeout')
+    this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, timeout: n }, 'upstream response timeout')
+    this.dead = true
+    this.upstream.destroy()
+    if (this.client.destroyed) return
+    if (answerable) this.client.end(GATEWAY_TIMEOUT)
+    else this.resetClient()
+  }
+
+  /** Router closing: end the connection once nothing is outstanding on it. */
+  shutdown(): void {
+    if (this.dead) return
+    // a tunnel has no message boundaries to wait for
+    if (this.framed && (this.outstanding.length > 0 || !this.requests.idle || !this.responses.idle)) return
+    if (!this.client.destroyed) this.client.end()
+    if (!this.upstream.destroyed) this.upstream.end()
+  }
+
+  destroy(cause: FailureCause): void {
+    if (!this.dead) this.fail(cause)
+    this.dead = true
+    this.client.destroy()
+    this.upstream.destroy()
+  }
+
+  private maybeForget(): void {
+    if (this.clientClosed && !this.upstreamClosed && !this.upstream.destroyed) {
+      // the client is gone for good (both directions): nothing more can be delivered
+      const n = this.takeOutstanding()
+      if (n > 0 && !this.dead) this.proxy.ctx.stats.aborted(this.revision, n)
+      this.dead = true
+      this.upstream.destroy()
+    }
+    if (this.upstreamClosed && !this.clientClosed && !this.client.destroyed && this.dead) this.client.destroy()
+    if (this.clientClosed && this.upstreamClosed) this.proxy.forget(this)
+  }
+}

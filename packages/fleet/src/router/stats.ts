@@ -1,0 +1,145 @@
+import type { RevisionStats, RouterStats } from './types.js'
+
+export type FailureCause = 'refused' | 'reset' | 'lost' | 'timeout'
+
+/** Key of the per-second bucket that holds requests/connections that found an empty pool. */
+export const NO_ENDPOINT_BUCKET = '(none)'
+
+/** Bound on kept per-second buckets (one hour); older ones are dropped. */
+const MAX_BUCKETS = 3600
+
+interface Bucket {
+  t: number
+  byRevision: Record<string, { requests: number; ok: number; failed: number }>
+}
+
+export function emptyRevisionStats(): RevisionStats {
+  return {
+    connections: 0,
+    requests: 0,
+    responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
+    failures: { refused: 0, reset: 0, lost: 0, timeout: 0 },
+    aborted: 0,
+    passthrough: 0,
+  }
+}
+
+function copy(s: RevisionStats): RevisionStats {
+  return { ...s, responses: { ...s.responses }, failures: { ...s.failures } }
+}
+
+function statusClass(status: number): keyof RevisionStats['responses'] {
+  if (status < 200) return '1xx'
+  if (status < 300) return '2xx'
+  if (status < 400) return '3xx'
+  if (status < 500) return '4xx'
+  return '5xx'
+}
+
+/**
+ * Exact counters, per revision and in total, plus per-second buckets.
+ * Every method is O(1); the hot path calls `request` and `response` once per message.
+ */
+export class StatsRecorder {
+  private total: RevisionStats & { noEndpoint: number } = { ...emptyRevisionStats(), noEndpoint: 0 }
+  private byRevision = new Map<string, RevisionStats>()
+  private buckets: Bucket[] = []
+  private current: Bucket | null = null
+  openConnections = 0
+  /** requests forwarded and not yet answered, failed or aborted (live, not reset by `reset()`) */
+  inFlight = 0
+
+  private rev(revision: string): RevisionStats {
+    let s = this.byRevision.get(revision)
+    if (s === undefined) {
+      s = emptyRevisionStats()
+      this.byRevision.set(revision, s)
+    }
+    return s
+  }
+
+  private bucket(revision: string): { requests: number; ok: number; failed: number } {
+    const t = Math.floor(Date.now() / 1000)
+    let b = this.current
+    if (b === null || b.t !== t) {
+      b = { t, byRevision: {} }
+      this.current = b
+      this.buckets.push(b)
+      if (this.buckets.length > MAX_BUCKETS) this.buckets.shift()
+    }
+    let r = b.byRevision[revision]
+    if (r === undefined) {
+      r = { requests: 0, ok: 0, failed: 0 }
+      b.byRevision[revision] = r
+    }
+    return r
+  }
+
+  connection(revision: string): void {
+    this.rev(revision).connections++
+    this.total.connections++
+  }
+
+  request(revision: string): void {
+    this.rev(revision).requests++
+    this.total.requests++
+    this.bucket(revision).requests++
+  }
+
+  response(revision: string, status: number): void {
+    const c = statusClass(status)
+    this.rev(revision).responses[c]++
+    this.total.responses[c]++
+    const b = this.bucket(revision)
+    if (c === '2xx') b.ok++
+    else b.failed++
+  }
+
+  failure(revision: string, cause: FailureCause, count = 1): void {
+    if (count <= 0) return
+    this.rev(revision).failures[cause] += count
+    this.total.failures[cause] += count
+    this.bucket(revision).failed += count
+  }
+
+  /** An empty pool: counted in `total.noEndpoint` and, since the client got no real answer, in `total.failures.refused`. */
+  noEndpoint(): void {
+    this.total.noEndpoint++
+    this.total.failures.refused++
+    this.bucket(NO_ENDPOINT_BUCKET).failed++
+  }
+
+  aborted(revision: string, count = 1): void {
+    if (count <= 0) return
+    this.rev(revision).aborted += count
+    this.total.aborted += count
+  }
+
+  passthrough(revision: string): void {
+    this.rev(revision).passthrough++
+    this.total.passthrough++
+  }
+
+  snapshot(): RouterStats {
+    const byRevision: Record<string, RevisionStats> = {}
+    for (const [k, v] of this.byRevision) byRevision[k] = copy(v)
+    return {
+      total: { ...copy(this.total), noEndpoint: this.total.noEndpoint },
+      byRevision,
+      perSecond: this.buckets.map((b) => {
+        const r: Record<string, { requests: number; ok: number; failed: number }> = {}
+        for (const [k, v] of Object.entries(b.byRevision)) r[k] = { ...v }
+        return { t: b.t, byRevision: r }
+      }),
+      openConnections: this.openConnections,
+      inFlight: this.inFlight,
+    }
+  }
+
+  reset(): void {
+    this.total = { ...emptyRevisionStats(), noEndpoint: 0 }
+    this.byRevision = new Map()
+    this.buckets = []
+    this.current = null
+  }
+}

@@ -1,0 +1,138 @@
+/** The router's shared types: a leaf module, so the engines, the pool and the stats import no facade. */
+import type { RouterMode } from '../options/deploy.js'
+
+export type { RouterMode }
+
+
+export interface Endpoint {
+  readonly id: string
+  readonly revision: string
+  /** loopback only: 127.0.0.0/8, ::1 or localhost */
+  readonly host: string
+  readonly port: number
+}
+
+export interface RouterLogger {
+  info(o: object, msg?: string): void
+  warn(o: object, msg?: string): void
+  error(o: object, msg?: string): void
+}
+
+export interface RouterOptions {
+  /** @default 'l4' */
+  readonly mode?: RouterMode
+  /** Loopback only; anything else is rejected. @default '127.0.0.1' */
+  readonly host?: string
+  /** @default 0 (an ephemeral port, read it back from `router.port`) */
+  readonly port?: number
+  /**
+   * l7 only: an idle pooled upstream socket is closed after this long (nginx `keepalive_timeout`
+   * in an upstream block; the server's own `Keep-Alive: timeout=N` hint is ignored, as nginx does).
+   * If the server closes an idle socket just as the router reuses it, the request gets a 502
+   * counted as `reset` or `lost`; it is never retried.
+   * @default 60000
+   */
+  readonly upstreamIdleTimeoutMs?: number
+  /**
+   * Upstream response timeout: no response byte for this long while a request waits. Counted as
+   * `timeout`. l7 answers 504 (or cuts a response already under way); l4 writes a 504 with
+   * `Connection: close` when no response had started on the connection, else resets it.
+   * @default 30000
+   */
+  readonly requestTimeoutMs?: number
+  /** `close()` ends connections gracefully, then destroys what is left after this long. @default 2000 */
+  readonly closeTimeoutMs?: number
+  /** l7: how long an idle client keep-alive connection to the router is kept (nginx `keepalive_timeout`). @default 75000 */
+  readonly clientKeepAliveTimeoutMs?: number
+  /** @default a logger that drops everything */
+  readonly logger?: RouterLogger
+}
+
+export interface ResolvedRouterOptions {
+  readonly mode: RouterMode
+  readonly host: string
+  readonly port: number
+  readonly upstreamIdleTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly closeTimeoutMs: number
+  readonly clientKeepAliveTimeoutMs: number
+  readonly logger: RouterLogger
+}
+
+export interface RevisionStats {
+  /** l4: client connections assigned to this revision; l7: upstream sockets opened to it */
+  connections: number
+  /** requests forwarded to an instance of this revision */
+  requests: number
+  /**
+   * Complete responses from an instance passed on to the client (interim 100/102/103 are not
+   * counted; 101 is). Counted when the router has written the last byte to the client socket, not
+   * when the client read it. Router-made 502/503/504 answers are not here: they are `failures`.
+   */
+  responses: { '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number }
+  /**
+   * By cause, each a request the client did not get a real answer for, or got a router-made 502/504 for:
+   * `refused` (l4: per connection, the upstream connect failed; l7: per request, 502),
+   * `reset` (the upstream reset the connection with the request outstanding),
+   * `lost` (the upstream closed cleanly with the request outstanding, or the request arrived after it closed),
+   * `timeout` (`requestTimeoutMs` passed without a response).
+   */
+  failures: { refused: number; reset: number; lost: number; timeout: number }
+  /** requests outstanding when the client itself reset or closed its connection: not the fleet's drops, not in `failures` */
+  aborted: number
+  /** connections where framing stopped (protocol switch or unframeable input): later messages on them are not counted */
+  passthrough: number
+}
+
+export interface RouterStats {
+  /**
+   * `noEndpoint`: l4 connections / l7 requests that found an empty pool (l4: the client connection
+   * is reset at once, as a refused connection would be — the kernel has already accepted it; l7: a
+   * router-made 503). They are also counted in `total.failures.refused`, so the sum of
+   * `total.failures` is every drop the router saw; they belong to no revision.
+   */
+  total: RevisionStats & { noEndpoint: number }
+  byRevision: Record<string, RevisionStats>
+  /**
+   * One bucket per second that saw traffic; `ok` = 2xx responses, `failed` = other responses plus
+   * failures. Empty-pool drops are under the key `(none)`.
+   */
+  perSecond: Array<{ t: number; byRevision: Record<string, { requests: number; ok: number; failed: number }> }>
+  openConnections: number
+  /**
+   * Requests forwarded and not yet settled (answered, failed or aborted). Count once this is 0:
+   * then, per revision, l7: requests = Σresponses + Σfailures + aborted; l4: requests = Σresponses
+   * + reset + lost + timeout + aborted (l4 `refused` counts connections that never carried a
+   * request). Not covered: connections that went to pass-through (see `passthrough`).
+   */
+  inFlight: number
+}
+
+export interface Router {
+  readonly port: number
+  readonly mode: RouterMode
+  /** Into the pool now (the fleet calls it when an instance turns ready). Re-adding an id replaces it. */
+  add(endpoint: Endpoint): void
+  /** Out of the pool now for new traffic; existing l4 connections stay pinned until either side closes. */
+  remove(id: string): void
+  endpoints(): Endpoint[]
+  /**
+   * Per revision, e.g. `{v1: 95, v2: 5}`. l7: exact share of requests; l4: share of new connections.
+   * Revisions without a weight get no traffic. `null` = plain round robin over all endpoints.
+   */
+  setWeights(weights: Record<string, number> | null): void
+  stats(): RouterStats
+  resetStats(): void
+  /** Stop listening, end client connections gracefully, destroy what is left after `closeTimeoutMs`. */
+  close(): Promise<void>
+}
+
+/** What each mode implements. */
+export interface RouterEngine {
+  listen(): Promise<number>
+  /** an endpoint left the pool */
+  removed(endpoint: Endpoint): void
+  close(): Promise<void>
+}
+
+

@@ -1,0 +1,223 @@
+import path from 'node:path'
+import { ScrapeSource, runAnalysis, type AnalysisRun, type Measurement, type MetricsSource } from '../analysis/analysis.js'
+import type { Instance } from '../runtime/instance.js'
+import { PrometheusSource, writeTargetsFile } from '../analysis/promql.js'
+import type { ResolvedRevision } from '../options/deploy.js'
+import type { StrategyContext, StrategyResult } from './types.js'
+
+/** Desired, achievable and observed traffic shares of one period at a fixed weight. */
+export interface WeightPeriod {
+  /** ms since the rollout started */
+  readonly from: number
+  readonly to: number
+  readonly label: string
+  /** share (0..1) per revision the strategy asked for */
+  readonly desired: Readonly<Record<string, number>>
+  /** what the router can give: l7 = desired; l4 = share of ready instances (new connections only) */
+  readonly achievable: Readonly<Record<string, number>>
+  /** the router's requests per revision in the period, and their shares */
+  readonly requests: Readonly<Record<string, number>>
+  readonly observed: Readonly<Record<string, number>>
+  /** 5xx answers per revision in the period */
+  readonly errors: Readonly<Record<string, number>>
+}
+
+export interface Flip {
+  /** ms since the rollout started: when the switch was ordered, and when the router applied it (after the endpoint lag) */
+  readonly orderedAt: number
+  readonly effectiveAt: number
+  readonly to: string
+  readonly why: string
+}
+
+/** What a bad release cost and how fast it was caught. */
+export interface Detection {
+  /** the revision judged bad */
+  readonly revision: string
+  /** ms since the rollout started when live users could first reach it (undefined: never, blue-green pre-promotion) */
+  readonly exposedAt: number | undefined
+  /** when the failing analysis decided */
+  readonly detectedAt: number
+  /** detectedAt − exposedAt (or − the analysis start when never exposed) */
+  readonly detectionMs: number
+  /** when the weight went back to 0 / the switch back was ordered */
+  readonly abortAt: number
+  /** when the stable revision took 100 % again with its full count available and the bad one gone */
+  readonly stableRestoredAt: number | undefined
+  readonly abortToStableMs: number | undefined
+}
+
+export interface ProgressiveRecord {
+  readonly strategy: 'canary' | 'blue-green'
+  readonly analyses: readonly AnalysisRun[]
+  readonly periods: readonly WeightPeriod[]
+  readonly flips: readonly Flip[]
+  /** set when an analysis judged the new revision bad (failed, inconclusive or error) */
+  readonly judgedBad: boolean
+  readonly detection: Detection | undefined
+  /** blue-green: the preview router and the synthetic load on it */
+  readonly preview: { readonly port: number; readonly requests: number; readonly ok: number; readonly failed: number } | undefined
+  readonly notes: readonly string[]
+}
+
+export interface ProgressiveResult extends StrategyResult {
+  readonly progressive: ProgressiveRecord
+}
+
+export function isProgressive(r: StrategyResult): r is ProgressiveResult {
+  return (r as Partial<ProgressiveResult>).progressive !== undefined
+}
+
+/** Shared plumbing of blue-green and canary: waiting, scaling, the analysis source, the weight periods. */
+export class Progressive {
+  readonly ctx: StrategyContext
+  readonly analyses: AnalysisRun[] = []
+  readonly periods: WeightPeriod[] = []
+  readonly flips: Flip[] = []
+  readonly notes: string[] = []
+  #period: { from: number; label: string; desired: Record<string, number>; achievable: Record<string, number>; requests: Record<string, number>; errors: Record<string, number> } | undefined
+  #targetsTimer: NodeJS.Timeout | undefined
+  #sources: MetricsSource[] = []
+
+  constructor(ctx: StrategyContext) {
+    this.ctx = ctx
+    const a = ctx.options.analysis
+    if (a.source === 'prometheus' && a.prometheusTargetsFile !== undefined) {
+      const file = path.resolve(a.prometheusTargetsFile)
+      let last = ''
+      const sync = (): void => {
+        const targets = this.ctx.fleet
+          .all()
+          .filter((i) => i.state !== 'stopped')
+          .map((i) => ({ id: i.id, revision: i.revision.name, host: i.host, port: i.port }))
+        const key = JSON.stringify(targets)
+        if (key === last) return
+        last = key
+        writeTargetsFile(file, a.prometheusNamespace, targets)
+      }
+      sync()
+      this.#targetsTimer = setInterval(sync, 100)
+      this.#targetsTimer.unref()
+    }
+  }
+
+  /** Waits up to ms for `done`, waking at every fleet change; throws if the deploy was aborted. */
+  async waitUntil(ms: number, done: () => boolean = () => false): Promise<boolean> {
+    const end = Date.now() + ms
+    while (Date.now() < end) {
+      this.ctx.check()
+      if (done()) return true
+      await this.ctx.fleet.changed(Math.min(100, end - Date.now()))
+    }
+    this.ctx.check()
+    return done()
+  }
+
+  readonly wait = async (ms: number): Promise<void> => {
+    await this.waitUntil(ms)
+  }
+
+  available(rev: ResolvedRevision): number {
+    return this.ctx.fleet.counts(rev.name, this.ctx.options.rolling.minReadySeconds * 1000).available
+  }
+
+  /**
+   * Scale a revision to `n` instances: new ones are created, extra ones terminated gracefully
+   * (SIGTERM, out of the pool after the endpoint lag). Resolves when `n` are available, or false
+   * after the progress deadline.
+   */
+  async scale(rev: ResolvedRevision, n: number): Promise<boolean> {
+    const live = this.ctx.fleet.live(rev.name)
+    if (live.length < n) for (let i = live.length; i < n; i++) await this.ctx.fleet.create(rev)
+    else if (live.length > n) {
+      const victims = [...live].sort((a, b) => Number(a.ready) - Number(b.ready) || (b.readySince ?? b.createdAt) - (a.readySince ?? a.createdAt)).slice(0, live.length - n)
+      for (const v of victims) void this.ctx.fleet.terminate(v)
+    }
+    return this.waitUntil(this.ctx.options.rolling.progressDeadlineSeconds * 1000, () => this.available(rev) >= n)
+  }
+
+  terminateAll(rev: ResolvedRevision): Instance[] {
+    const live = this.ctx.fleet.live(rev.name)
+    for (const i of live) void this.ctx.fleet.terminate(i)
+    return live
+  }
+
+  /** Every instance of the revision that is still running (ready or draining): what the analysis scrapes. */
+  targets(rev: ResolvedRevision): Instance[] {
+    return this.ctx.fleet.all().filter((i) => i.revision.name === rev.name && i.state !== 'stopped' && i.everStarted)
+  }
+
+  source(rev: ResolvedRevision): MetricsSource {
+    const a = this.ctx.options.analysis
+    const s = a.source === 'prometheus' ? new PrometheusSource(a, rev.name) : new ScrapeSource(() => this.targets(rev), a.scrapePeriodMs)
+    this.#sources.push(s)
+    return s
+  }
+
+  async analyse(name: string, source: MetricsSource): Promise<AnalysisRun> {
+    this.ctx.step('analysis', `${name}: start (${this.ctx.options.analysis.count} × ${this.ctx.options.analysis.intervalMs} ms, ${this.ctx.options.analysis.source})`)
+    const run = await runAnalysis({
+      name,
+      settings: this.ctx.options.analysis,
+      source,
+      now: () => this.ctx.now(),
+      wait: this.wait,
+      onMeasurement: (m: Measurement) => this.ctx.progress(`analysis ${name}: ${m.phase}: ${m.message}`),
+    })
+    this.analyses.push(run)
+    this.ctx.step('analysis', `${name}: ${run.phase} (${run.message})`)
+    return run
+  }
+
+  #counters(): { requests: Record<string, number>; errors: Record<string, number> } {
+    const requests: Record<string, number> = {}
+    const errors: Record<string, number> = {}
+    for (const [rev, s] of Object.entries(this.ctx.router.stats().byRevision)) {
+      requests[rev] = s.requests
+      errors[rev] = s.responses['5xx']
+    }
+    return { requests, errors }
+  }
+
+  /** Starts a new traffic period (ending the one under way). */
+  period(label: string, desired: Record<string, number>, achievable: Record<string, number>): void {
+    this.endPeriod()
+    this.#period = { from: this.ctx.now(), label, desired, achievable, ...this.#counters() }
+  }
+
+  endPeriod(): void {
+    const p = this.#period
+    if (p === undefined) return
+    this.#period = undefined
+    const now = this.#counters()
+    const requests: Record<string, number> = {}
+    const errors: Record<string, number> = {}
+    let sum = 0
+    for (const rev of new Set([...Object.keys(now.requests), ...Object.keys(p.desired)])) {
+      requests[rev] = (now.requests[rev] ?? 0) - (p.requests[rev] ?? 0)
+      errors[rev] = (now.errors[rev] ?? 0) - (p.errors[rev] ?? 0)
+      sum += requests[rev] as number
+    }
+    const observed: Record<string, number> = {}
+    for (const [rev, n] of Object.entries(requests)) observed[rev] = sum === 0 ? 0 : n / sum
+    this.periods.push({ from: p.from, to: this.ctx.now(), label: p.label, desired: p.desired, achievable: p.achievable, requests, observed, errors })
+  }
+
+  async close(): Promise<void> {
+    this.endPeriod()
+    if (this.#targetsTimer) clearInterval(this.#targetsTimer)
+    await Promise.all(this.#sources.map((s) => s.close()))
+  }
+
+  record(strategy: ProgressiveRecord['strategy'], judgedBad: boolean, detection: Detection | undefined, preview?: ProgressiveRecord['preview']): ProgressiveRecord {
+    return { strategy, analyses: this.analyses, periods: this.periods, flips: this.flips, judgedBad, detection, preview, notes: this.notes }
+  }
+}
+
+/** Shares as fractions, e.g. {v1: 95, v2: 5} → {v1: 0.95, v2: 0.05}. */
+export function fractions(weights: Readonly<Record<string, number>>): Record<string, number> {
+  const sum = Object.values(weights).reduce((a, b) => a + b, 0)
+  const out: Record<string, number> = {}
+  for (const [k, v] of Object.entries(weights)) out[k] = sum === 0 ? 0 : v / sum
+  return out
+}
