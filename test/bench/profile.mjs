@@ -49,7 +49,7 @@ function diff(base, variant, topN) {
   const lines = [`busy µs/request: baseline ${base.total.toFixed(1)}, variant ${variant.total.toFixed(1)} (${(variant.total / base.total).toFixed(3)} ×)`]
   const keys = new Set([...base.fn.keys(), ...variant.fn.keys()])
   const d = [...keys].map((k) => [k, (variant.fn.get(k) ?? 0) - (base.fn.get(k) ?? 0)]).sort((a, b) => b[1] - a[1])
-  lines.push(`largest increases (µs/request):`)
+  lines.push('largest increases (µs/request):')
   for (const [k, v] of d.slice(0, topN)) lines.push(`  ${v >= 0 ? '+' : ''}${v.toFixed(2).padStart(6)}  ${k}`)
   return lines.join('\n')
 }

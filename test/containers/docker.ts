@@ -105,14 +105,17 @@ export class ReadyzWaitStrategy implements WaitStrategy {
       await new Promise((res) => setTimeout(res, 100))
     }
   }
+
   withStartupTimeout(ms: number): this {
     this.#timeoutMs = ms
     this.#set = true
     return this
   }
+
   isStartupTimeoutSet(): boolean {
     return this.#set
   }
+
   getStartupTimeout(): number {
     return this.#timeoutMs
   }

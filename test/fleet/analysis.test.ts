@@ -138,8 +138,8 @@ describe('Prometheus text and histogram math', () => {
         const r = promtoolValue(bucketSeries({ counts: new Map(), buckets: new Map() }, s1), `histogram_quantile(${q}, sum by (le) (increase(http_request_duration_seconds_bucket[1m])))`)
         expect(r.value, r.output).toBeCloseTo(histogramQuantile(q, all.buckets), 12)
       }
-    })  })
-
+    })
+  })
 
   it('edge cases: +Inf rank answers the highest finite bound, no observations is NaN, non-monotonic buckets are fixed', () => {
     const inf = Number.POSITIVE_INFINITY

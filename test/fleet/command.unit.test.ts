@@ -8,7 +8,7 @@ describe('command lines run with sh -c', () => {
   it.each([
     ['node server.js', 'exec node server.js'],
     ['APP_VERSION=v2 node server.js', 'APP_VERSION=v2 exec node server.js'],
-    [`A='x y' B="z" node s.js --flag`, `A='x y' B="z" exec node s.js --flag`],
+    ['A=\'x y\' B="z" node s.js --flag', 'A=\'x y\' B="z" exec node s.js --flag'],
     ['exec node server.js', 'exec node server.js'],
     ['cd app && node server.js', 'cd app && node server.js'],
     ['node a.js; node b.js', 'node a.js; node b.js'],

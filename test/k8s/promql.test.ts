@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse, stringify } from 'yaml'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { find, loadFolder, substituteArgs, templateArgs, type K8sObject } from './manifests.js'
 import { describeWith, toolMissing } from '../helpers/tools.js'
 import { drive, freePort, startDemo, startProcess, waitFor, type Demo, type LoadResult, type Proc } from './processes.js'
@@ -134,7 +134,7 @@ describeWith('prometheus', promMissing, "the AnalysisTemplate's PromQL on a real
     })
     // All five targets up before the load, so every counter is seen from (near) zero.
     await waitFor('all targets up', 20_000, async () => {
-      const d = await query(`sum(up{job="zerodrop-demo"})`)
+      const d = await query('sum(up{job="zerodrop-demo"})')
       return Number(d.result[0]?.value[1]) === Object.keys(revisions).length ? true : undefined
     })
 
@@ -159,7 +159,7 @@ describeWith('prometheus', promMissing, "the AnalysisTemplate's PromQL on a real
   })
 
   it('the scrape job puts namespace and rollouts_pod_template_hash on the series', async () => {
-    const d = await query(`count by (namespace, rollouts_pod_template_hash) (http_request_duration_seconds_count)`)
+    const d = await query('count by (namespace, rollouts_pod_template_hash) (http_request_duration_seconds_count)')
     const got = d.result.map((r: any) => `${r.metric.namespace}/${r.metric.rollouts_pod_template_hash}`).sort()
     expect(got).toEqual(Object.values(revisions).map((r) => `${NAMESPACE}/${r.hash}`).sort())
   })
@@ -181,7 +181,7 @@ describeWith('prometheus', promMissing, "the AnalysisTemplate's PromQL on a real
 
   it('a healthy canary with no 5xx series yields 0, not an empty vector, and passes', async () => {
     expect(load.good!.byStatus[500] ?? 0).toBe(0)
-    const none = await query(`http_request_duration_seconds_count{rollouts_pod_template_hash="good-hash",status_code=~"5.."}`)
+    const none = await query('http_request_duration_seconds_count{rollouts_pod_template_hash="good-hash",status_code=~"5.."}')
     expect(none.result, 'precondition: the healthy canary has no 5xx series at all').toEqual([])
     const m = await measure('error-rate', revisions.good!.hash)
     expect(m).toEqual({ value: 0, phase: 'Successful', samples: 1 })

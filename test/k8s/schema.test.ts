@@ -99,11 +99,11 @@ describe('k8s/ documents', () => {
 
   it('the strict check is not vacuous: it reports a misspelt field and a wrong type', () => {
     const source = [
-      `import type { IRollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout'`,
-      `import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment'`,
-      `export const r: IRollout = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', spec: { progresDeadlineAbort: true } }`,
-      `export const d: IDeployment = { apiVersion: 'apps/v1', kind: 'Deployment', spec: { selector: {}, template: { spec: { containers: [{ name: 'c', readinessProbe: { httpGet: { port: 3000, paht: '/readyz' } } }] } } } }`,
-      `export const e: IDeployment = { apiVersion: 'apps/v1', kind: 'Deployment', spec: { selector: {}, minReadySeconds: '10', template: {} } }`,
+      'import type { IRollout } from \'@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout\'',
+      'import type { IDeployment } from \'kubernetes-models/apps/v1/Deployment\'',
+      'export const r: IRollout = { apiVersion: \'argoproj.io/v1alpha1\', kind: \'Rollout\', spec: { progresDeadlineAbort: true } }',
+      'export const d: IDeployment = { apiVersion: \'apps/v1\', kind: \'Deployment\', spec: { selector: {}, template: { spec: { containers: [{ name: \'c\', readinessProbe: { httpGet: { port: 3000, paht: \'/readyz\' } } }] } } } }',
+      'export const e: IDeployment = { apiVersion: \'apps/v1\', kind: \'Deployment\', spec: { selector: {}, minReadySeconds: \'10\', template: {} } }',
     ].join('\n')
     const fileName = join(repoRoot, 'test/k8s/__strict_control__.ts')
     const options: ts.CompilerOptions = { strict: true, noEmit: true, skipLibCheck: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, types: [] }

@@ -19,7 +19,7 @@ describe.each(adapters)('drain contract: $name', ({ script, env }) => {
     const run = await drainUnderLoad(script, { ...env, DRAIN_DELAY_MS: String(DRAIN_DELAY_MS) })
     const { load } = run
     expect(load.sent).toBe(load.ok + load.non2xx + load.lost + load.refused + load.timeout)
-    expect(load.lost, JSON.stringify({ sigAt: run.sigAt, lost: load.records.filter((r) => r.outcome === "lost").slice(0, 5) })).toBe(0)
+    expect(load.lost, JSON.stringify({ sigAt: run.sigAt, lost: load.records.filter((r) => r.outcome === 'lost').slice(0, 5) })).toBe(0)
     expect(load.non2xx).toBe(0)
     expect(load.timeout).toBe(0)
     expect(run.exit.code).toBe(0)

@@ -228,7 +228,7 @@ export function resolveOptions(options: LifecycleOptions = {}): ResolvedOptions 
       throw new InvalidOptionError('metrics.prefix', 'a valid Prometheus metric name prefix such as "myapp_"', m.prefix)
     }
     if (m.registry !== undefined && (typeof m.registry !== 'object' || typeof (m.registry as Registry).registerMetric !== 'function')) {
-      throw new InvalidOptionError('metrics.registry', "a prom-client Registry", m.registry)
+      throw new InvalidOptionError('metrics.registry', 'a prom-client Registry', m.registry)
     }
     metrics = Object.freeze({
       registry: m.registry,

@@ -124,7 +124,7 @@ export async function runFleet(o, loadgen, log) {
   const out = { measured: true }
   out.router = await routerThroughput(o, loadgen, log)
   out.rolling = await rollingDeploy(o, log)
-  out.notes = `Router: the demo service (Fastify + zerodrop, \`GET /\` does a little work) pinned to CPU 0, autocannon to CPU 1, the router in its own process on either CPU — on two cores it competes with both, where kube-proxy's iptables rules cost almost nothing. ` +
+  out.notes = 'Router: the demo service (Fastify + zerodrop, `GET /` does a little work) pinned to CPU 0, autocannon to CPU 1, the router in its own process on either CPU — on two cores it competes with both, where kube-proxy\'s iptables rules cost almost nothing. ' +
     `Rolling: theoretical minimum = ceil(replicas / maxSurge) waves × the time a new instance took to be seen ready through its ${o.rolling.periodMs} ms probes in this deploy (${out.rolling.newInstanceReadyAfterMs.join(', ')} ms; median used) + the ${o.rolling.drainDelayMs} ms drain delay of the last old instance; old instances took ${out.rolling.oldInstanceDrainMs.join(', ')} ms from SIGTERM to exit. ` +
     `With the demo's standalone startup (${Math.round(out.rolling.startupMs.medianMs)} ms, spawn to first 200 on \`/readyz\`, measured just before) rounded up to the probe period the model gives ${Math.round(out.rolling.modelMinimumMs)} ms; on a busy machine the two startups differ.`
   return out

@@ -72,7 +72,8 @@ export function targets(results) {
 }
 
 function targetRow(t, digits) {
-  const value = t.value === undefined ? 'not measured'
+  const value = t.value === undefined
+    ? 'not measured'
     : `${fmt(t.value, t.unit === '×' ? 3 : digits)}${t.unit === '×' ? '' : t.unit}${t.interval ? ` (${fmt(t.interval[0], 3)}–${fmt(t.interval[1], 3)})` : ''}`
   const met = t.met === null ? '—' : t.met === 'yes' ? 'yes' : t.met === 'no' ? '**no**' : t.met
   return row([t.name, value, t.limit, met])
@@ -85,12 +86,12 @@ export function markdown(results) {
     `${machine.pinned ? 'server pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned (no taskset)'}; load average before ${machine.loadBefore.join(' ')}, after ${machine.loadAfter.join(' ')}.`)
   L.push('')
   if (results.overhead) {
-    L.push(`### Overhead per request`)
+    L.push('### Overhead per request')
     L.push('')
     L.push(`App route \`GET /\` → \`{"hello":"world"}\` (the worst case for overhead). Max req/s: ${options.connections} keep-alive connections, ${options.throughputSeconds} s per sample, ${options.rounds} rounds, each ratio paired with the bare server in the same round. ` +
       `CPU/request: server CPU time (user + system, \`process.cpuUsage()\` over IPC) / responses at a fixed rate per group (paced: 20 staggered autocannon instances), ${options.cpuSeconds} s per sample, ${options.cpuRounds} rounds of A B A C A …, each ratio paired with the mean of the two bare samples around it. ` +
       `Ratios are medians of the pairwise ratios; in brackets the distribution-free interval for that median (order statistics: with ${options.cpuRounds} CPU pairs and ${options.rounds} req/s pairs it runs from the lowest to the highest pair, ${fmt(100 * (1 - 2 / 2 ** options.cpuRounds), 1)} % and ${fmt(100 * (1 - 2 / 2 ** options.rounds), 1)} % coverage); lower CPU is better. The JSON also has the geometric means with t-intervals. User-space CPU leaves out the kernel's share (socket writes and reads, the same for every configuration and the noisiest part on a shared machine). ` +
-      `The A/A control is the bare server in a second process: its distance from 1 is the noise floor of this run.`)
+      'The A/A control is the bare server in a second process: its distance from 1 is the noise floor of this run.')
     L.push('')
     L.push(row(['configuration', 'req/s (median)', 'req/s vs bare', 'CPU µs/request (median)', 'CPU/request vs bare', 'user-space CPU/request vs bare', 'server CPU at max']))
     L.push(row(['---', '---:', '---:', '---:', '---:', '---:', '---:']))
@@ -112,7 +113,7 @@ export function markdown(results) {
     L.push('')
   }
   if (results.probes) {
-    L.push(`### Readiness probe latency under load`)
+    L.push('### Readiness probe latency under load')
     L.push('')
     L.push(`A new connection per probe (like the kubelet), every 20 ms, while \`GET /\` runs at ${Math.round(options.probeLoadShare * 100)} % of the server's measured capacity; the readiness check takes ${options.probeCheckMs} ms.`)
     L.push('')
@@ -124,7 +125,7 @@ export function markdown(results) {
     L.push('')
   }
   if (results.drain) {
-    L.push(`### Drain: SIGTERM to exit`)
+    L.push('### Drain: SIGTERM to exit')
     L.push('')
     L.push(`Median of ${options.drainReps} runs each; drain delay ${options.drainDelayMs} ms where the library has one.`)
     L.push('')
@@ -136,7 +137,7 @@ export function markdown(results) {
     }
     L.push('')
   }
-  L.push(`### Fleet`)
+  L.push('### Fleet')
   L.push('')
   const f = results.fleet
   if (f?.measured) {
@@ -153,7 +154,7 @@ export function markdown(results) {
     L.push(`Not measured yet${f?.reason ? `: ${f.reason}` : ''}.`)
     L.push('')
   }
-  L.push(`### Targets`)
+  L.push('### Targets')
   L.push('')
   L.push('"not resolved": the interval straddles the limit (or the peer\'s interval): this run cannot tell.')
   L.push('')
@@ -177,7 +178,7 @@ export function readmeSection(results) {
   L.push(`Machine: ${machine.cpus} × ${machine.cpuModel} (shared: other jobs ran on the same cores, load average ${machine.loadBefore[0]} before and ${machine.loadAfter[0]} after the run), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; server pinned to CPU 0, autocannon to CPU 1. ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC.`)
   L.push('')
   if (results.overhead) {
-    L.push(`Overhead on a hello-world route (the worst case). Ratios to the bare framework: the median of the round-by-round pairs, in brackets the interval for that median (lowest to highest pair); the A/A control (bare vs bare) shows the run's noise floor.`)
+    L.push('Overhead on a hello-world route (the worst case). Ratios to the bare framework: the median of the round-by-round pairs, in brackets the interval for that median (lowest to highest pair); the A/A control (bare vs bare) shows the run\'s noise floor.')
     L.push('')
     L.push(row(['configuration', 'CPU µs/request', 'CPU/request vs bare', 'max req/s', 'req/s vs bare']))
     L.push(row(['---', '---:', '---:', '---:', '---:']))

@@ -36,7 +36,7 @@ or on() vector(NaN)
 `
 
 /** Requests in the window, for the report (not part of the shipped template). */
-const SAMPLES_QUERY = `sum(increase(http_request_duration_seconds_count{namespace="{{args.namespace}}",rollouts_pod_template_hash="{{args.canary-hash}}"}[1m])) or vector(0)`
+const SAMPLES_QUERY = 'sum(increase(http_request_duration_seconds_count{namespace="{{args.namespace}}",rollouts_pod_template_hash="{{args.canary-hash}}"}[1m])) or vector(0)'
 
 export const PROMETHEUS_ERROR_CODE = 'ZD_ERR_PROMETHEUS' as const
 

@@ -153,7 +153,7 @@ export function histogramQuantile(q: number, buckets: ReadonlyArray<{ readonly l
   const total = cum[cum.length - 1]!.count
   if (total === 0) return Number.NaN
   const rank = q * total
-  let i = cum.findIndex((x) => x.count >= rank)
+  const i = cum.findIndex((x) => x.count >= rank)
   if (i === cum.length - 1) return cum[cum.length - 2]!.le
   if (i === 0 && cum[0]!.le <= 0) return cum[0]!.le
   let start = 0

@@ -17,4 +17,3 @@ const stop = (signal: string): void => {
 }
 process.once('SIGTERM', () => stop('SIGTERM'))
 process.once('SIGINT', () => stop('SIGINT'))
-

@@ -288,7 +288,7 @@ function account(doc: Doc, issues: ManifestIssue[]): void {
         return
       }
     }
-    report('unknown', collapse(path), `not a field the fleet knows; it is ignored — check the spelling`)
+    report('unknown', collapse(path), 'not a field the fleet knows; it is ignored — check the spelling')
   }
   const checkProbe = (probe: Record<string, unknown>, path: string[]) => {
     for (const [k, v] of Object.entries(probe)) {

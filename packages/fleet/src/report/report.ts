@@ -131,7 +131,7 @@ export function formatReport(r: Report): string {
       (l.exactClients ? `; ${l.exactClients} exact clients every ${l.exactIntervalMs} ms` : ''),
   )
   out.push('')
-  out.push(`steps (ready/available/terminating per revision; traffic share until the next step)`)
+  out.push('steps (ready/available/terminating per revision; traffic share until the next step)')
   out.push(`  ${pad('time', 9)}${pad('phase', 9)}${pad('action', 52)}${revs.map((v) => pad(v, 9)).join('')}traffic`)
   for (const s of r.steps) {
     const share = s.requestsUntilNext === 0 ? '-' : revs.map((v) => `${v} ${pct(s.share[v] ?? 0)}`).join(' ')

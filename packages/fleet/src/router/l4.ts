@@ -8,7 +8,6 @@ import {
 } from './framing.js'
 import type { RouterContext } from './context.js'
 import type { Endpoint, RouterEngine } from './types.js'
-import { ROUTER_ERROR_CODES, RouterError } from '../core/errors.js'
 import type { FailureCause } from './stats.js'
 import { listenRouter } from '../core/ports.js'
 

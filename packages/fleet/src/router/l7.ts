@@ -3,7 +3,6 @@ import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { RouterContext } from './context.js'
 import type { Endpoint, RouterEngine } from './types.js'
-import { ROUTER_ERROR_CODES, RouterError } from '../core/errors.js'
 import type { FailureCause } from './stats.js'
 import { listenRouter } from '../core/ports.js'
 

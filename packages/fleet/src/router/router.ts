@@ -5,7 +5,7 @@ import { isLoopback } from '../core/ports.js'
 import { EndpointPool } from './pool.js'
 import { StatsRecorder } from './stats.js'
 import type { RouterContext } from './context.js'
-import type { Endpoint, ResolvedRouterOptions, Router, RouterEngine, RouterLogger, RouterMode, RouterOptions } from './types.js'
+import type { ResolvedRouterOptions, Router, RouterEngine, RouterLogger, RouterMode, RouterOptions } from './types.js'
 
 export type * from './types.js'
 

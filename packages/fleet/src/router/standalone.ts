@@ -209,4 +209,3 @@ export async function startRouterMain(config: RouterMainConfig): Promise<RouterM
     },
   }
 }
-

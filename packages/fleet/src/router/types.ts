@@ -3,7 +3,6 @@ import type { RouterMode } from '../options/deploy.js'
 
 export type { RouterMode }
 
-
 export interface Endpoint {
   readonly id: string
   readonly revision: string
@@ -134,5 +133,3 @@ export interface RouterEngine {
   removed(endpoint: Endpoint): void
   close(): Promise<void>
 }
-
-

@@ -50,7 +50,7 @@ export function dockerRevision(image: string, o: DockerRevisionOptions = {}): { 
 }
 
 function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, '\'\\\'\'')}'`
 }
 
 /**

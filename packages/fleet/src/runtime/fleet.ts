@@ -3,7 +3,7 @@ import { FleetError, InstanceExitedError, InstanceSpawnError, PortUnavailableErr
 import { Instance, type InstanceExit, type TerminationResult } from './instance.js'
 import type { ResolvedDeployOptions, ResolvedRevision } from '../options/deploy.js'
 import { freePort, LOOPBACK } from '../core/ports.js'
-import type { Router } from '../router/router.js'
+import type { Router } from '../router/types.js'
 
 export interface RevisionCounts {
   /** instances that exist and are not terminating (a ReplicaSet's `replicas`) */

@@ -173,24 +173,31 @@ export class Instance {
   get state(): InstanceState {
     return this.#state
   }
+
   get ready(): boolean {
     return this.#ready
   }
+
   get readySince(): number | undefined {
     return this.#readySince
   }
+
   get restarts(): number {
     return this.#restarts
   }
+
   get everStarted(): boolean {
     return this.#everStarted
   }
+
   get exits(): readonly InstanceExit[] {
     return this.#exits
   }
+
   get pid(): number | undefined {
     return this.#child?.pid
   }
+
   get terminatingSince(): number | undefined {
     return this.#terminatingSince
   }
