@@ -340,7 +340,7 @@ describe('l4 router', () => {
     expect((await get(r.port, false)).body).toBe('b')
     r.setWeights({ v3: 1 }) // a revision with no endpoint: an empty pool
     await expect(get(r.port, false)).rejects.toMatchObject({ code: 'ECONNRESET' })
-    expect(r.stats().total.noEndpoint).toBe(1)
+    expect(r.stats().total.noEndpoint).toEqual({ requests: 0, connections: 1 })
   })
 
   it('passes a protocol switch (101) through as a tunnel and stops framing', async () => {
@@ -370,11 +370,12 @@ describe('l4 router', () => {
     expect(s.inFlight).toBe(0)
   })
 
-  it('empty pool: the connection is reset and counted as noEndpoint; a dead endpoint is a counted refused', async () => {
+  it('empty pool: the connection is reset and counted as noEndpoint; a dead endpoint is a refused connection, in the connection ledger', async () => {
     const r = await router()
     await expect(get(r.port, false)).rejects.toMatchObject({ code: 'ECONNRESET' })
-    expect(r.stats().total.noEndpoint).toBe(1)
-    expect(r.stats().total.failures.refused).toBe(1)
+    expect(r.stats().total.noEndpoint).toEqual({ requests: 0, connections: 1 })
+    expect(r.stats().total.refusedConnections).toBe(1)
+    expect(r.stats().total.failures.refused).toBe(0)
 
     // an endpoint whose port nobody listens on
     const probe = net.createServer()
@@ -383,9 +384,11 @@ describe('l4 router', () => {
     r.add({ id: 'dead', revision: 'v9', host: '127.0.0.1', port: deadPort })
     await expect(get(r.port, false)).rejects.toMatchObject({ code: 'ECONNRESET' })
     const s = r.stats()
-    expect(s.byRevision.v9?.failures.refused).toBe(1)
-    expect(s.total.failures.refused).toBe(2)
-    expect(s.total.noEndpoint).toBe(1)
+    expect(s.byRevision.v9?.refusedConnections).toBe(1)
+    expect(s.byRevision.v9?.failures.refused).toBe(0)
+    expect(s.total.refusedConnections).toBe(2)
+    expect(s.total.failures.refused).toBe(0)
+    expect(s.total.noEndpoint.connections).toBe(1)
     expect(s.total.requests).toBe(0)
   })
 
@@ -561,9 +564,12 @@ describe('l7 router', () => {
     r.add({ id: 'dead', revision: 'v9', host: '127.0.0.1', port: deadPort })
     expect((await get(r.port, agent)).status).toBe(502)
     const s = r.stats()
-    expect(s.total.noEndpoint).toBe(1)
+    expect(s.total.noEndpoint).toEqual({ requests: 1, connections: 0 })
+    // both are requests: in the requests' ledger, none in the connections'
+    expect(s.total.requests).toBe(2)
     expect(s.byRevision.v9?.failures.refused).toBe(1)
     expect(s.total.failures.refused).toBe(2)
+    expect(s.total.refusedConnections).toBe(0)
   })
 
   it('close() leaves no open handles', async () => {

@@ -1,8 +1,16 @@
 import type { LoadResult } from '../load/load.js'
 import type { RevisionStats, RouterStats } from '../router/router.js'
 
+/**
+ * Two ledgers that never mix. Requests: `ok + non2xx + lost + reset + refused + timeout + aborted
+ * + unaccounted = requests`, always. Connections: `refusedConnections` never carried a request
+ * (an l4 upstream connect failed, or an l4 connection found an empty pool), so they are not in
+ * `requests`; they are drops all the same.
+ */
 export interface RevisionAccount {
   readonly connections: number
+  /** connections that never carried a request: refused by the instance, or no endpoint (l4) */
+  readonly refusedConnections: number
   readonly requests: number
   readonly ok: number
   /** 1xx, 3xx, 4xx and 5xx answers */
@@ -10,6 +18,7 @@ export interface RevisionAccount {
   readonly status: Readonly<Record<'1xx' | '2xx' | '3xx' | '4xx' | '5xx', number>>
   readonly lost: number
   readonly reset: number
+  /** requests the instance refused (l7: a router-made 502), or that found no endpoint (l7: 503) */
   readonly refused: number
   readonly timeout: number
   /**
@@ -19,12 +28,15 @@ export interface RevisionAccount {
   readonly aborted: number
   /** requests the router counted but never settled as a response, a failure or a client abort */
   readonly unaccounted: number
+  /** l4 responses that arrived with no request outstanding (settle nothing; not in `ok`/`non2xx`) */
+  readonly unsolicited: number
+  /** every request not answered 2xx, plus every refused connection */
   readonly dropped: number
 }
 
 export interface Accounting extends RevisionAccount {
-  /** requests that found no endpoint in the router's pool */
-  readonly noEndpoint: number
+  /** what found an empty router pool: requests (l7, among `refused`) and connections (l4, among `refusedConnections`) */
+  readonly noEndpoint: { readonly requests: number; readonly connections: number }
   readonly byRevision: Readonly<Record<string, RevisionAccount>>
   /** the load side's exact clients, which see every request they send settle */
   readonly crossCheck: {
@@ -36,20 +48,19 @@ export interface Accounting extends RevisionAccount {
   } | undefined
 }
 
-/**
- * `noEndpoint` (total only): the router counts those in `failures.refused` but not in `requests`,
- * so they are added to what was sent.
- */
-function account(s: RevisionStats, noEndpoint = 0): RevisionAccount {
+/** The requests' ledger settles requests only: `unaccounted` is what is left of them, never offset by connections. */
+export function account(s: RevisionStats): RevisionAccount {
   const r = s.responses
   const f = s.failures
   const non2xx = r['1xx'] + r['3xx'] + r['4xx'] + r['5xx']
-  const requests = s.requests + noEndpoint
   const settled = r['2xx'] + non2xx + f.lost + f.reset + f.refused + f.timeout + s.aborted
-  const unaccounted = Math.max(0, requests - settled)
+  // every settlement is of a counted request (unsolicited responses are apart), so this is ≥ 0
+  // unless the router double-settled one — then the identity below is broken and the report says so
+  const unaccounted = Math.max(0, s.requests - settled)
   return {
     connections: s.connections,
-    requests,
+    refusedConnections: s.refusedConnections,
+    requests: s.requests,
     ok: r['2xx'],
     non2xx,
     status: { ...r },
@@ -59,18 +70,24 @@ function account(s: RevisionStats, noEndpoint = 0): RevisionAccount {
     timeout: f.timeout,
     aborted: s.aborted,
     unaccounted,
-    dropped: non2xx + f.lost + f.reset + f.refused + f.timeout + s.aborted + unaccounted,
+    unsolicited: s.unsolicited,
+    dropped: non2xx + f.lost + f.reset + f.refused + f.timeout + s.aborted + unaccounted + s.refusedConnections,
   }
+}
+
+/** `ok + non2xx + lost + reset + refused + timeout + aborted + unaccounted − requests`: 0 when the ledger adds up. */
+export function ledgerGap(a: RevisionAccount): number {
+  return a.ok + a.non2xx + a.lost + a.reset + a.refused + a.timeout + a.aborted + a.unaccounted - a.requests
 }
 
 /**
  * DESIGN.md "Honesty rules": dropped = lost + reset + refused + timeouts + non-2xx answers, counted
  * per request by the router (which never retries; requests that found no endpoint are among its
- * `refused`), plus any the router counted but never settled. The exact clients on the load side cross-check it: every
+ * `refused`), plus any the router counted but never settled, plus refused connections. The exact clients on the load side cross-check it: every
  * drop they saw must be among the router's; if not, the larger count is reported.
  */
 export function reckon(stats: RouterStats, load: LoadResult): Accounting {
-  const total = account(stats.total, stats.total.noEndpoint)
+  const total = account(stats.total)
   const byRevision: Record<string, RevisionAccount> = {}
   for (const [rev, s] of Object.entries(stats.byRevision)) byRevision[rev] = account(s)
   let crossCheck: Accounting['crossCheck']
@@ -89,5 +106,5 @@ export function reckon(stats: RouterStats, load: LoadResult): Accounting {
     }
     if (!consistent) dropped = Math.max(dropped, exactDropped)
   }
-  return { ...total, dropped, noEndpoint: stats.total.noEndpoint, byRevision, crossCheck }
+  return { ...total, dropped, noEndpoint: { ...stats.total.noEndpoint }, byRevision, crossCheck }
 }

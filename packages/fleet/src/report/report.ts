@@ -1,4 +1,4 @@
-import type { Accounting } from './accounting.js'
+import { ledgerGap, type Accounting } from './accounting.js'
 import type { FleetEvent, InstanceRecord, RevisionCounts } from '../runtime/fleet.js'
 import type { LoadResult } from '../load/load.js'
 import type { ResolvedDeployOptions, ResolvedProbe } from '../options/deploy.js'
@@ -143,12 +143,21 @@ export function formatReport(r: Report): string {
     `load      ${r.load.requests} requests through the router in ${secs(r.timing.loadDurationMs)} = ${r.load.rps.toFixed(0)} req/s; ` +
       `latency p50 ${r.load.latencyMs.p50} ms, p99 ${r.load.latencyMs.p99} ms, max ${r.load.latencyMs.max} ms (autocannon)`,
   )
+  const gap = ledgerGap(a)
   out.push(
-    `accounting ${a.requests} sent = ${a.ok} ok + ${a.non2xx} non-2xx + ${a.lost} lost + ${a.reset} reset + ${a.refused} refused + ${a.timeout} timeout` +
-      `${a.aborted ? ` + ${a.aborted} abandoned by the client (its timeout)` : ''}${a.unaccounted ? ` + ${a.unaccounted} unaccounted` : ''} (router counts; ${a.noEndpoint} of the refused found no endpoint)`,
+    `requests  ${a.requests} sent = ${a.ok} ok + ${a.non2xx} non-2xx + ${a.lost} lost + ${a.reset} reset + ${a.refused} refused + ${a.timeout} timeout` +
+      ` + ${a.aborted} aborted + ${a.unaccounted} unaccounted (router counts; ${a.noEndpoint.requests} of the refused found no endpoint)` +
+      (gap === 0 ? '' : `; LEDGER BROKEN: the parts exceed what was sent by ${gap}`) +
+      (a.unsolicited ? `; ${a.unsolicited} responses came with no request outstanding (not counted)` : ''),
+  )
+  out.push(
+    `conns     ${a.connections} opened + ${a.refusedConnections} refused (never carried a request; counted as drops; ${a.noEndpoint.connections} found no endpoint)`,
   )
   for (const [rev, x] of Object.entries(a.byRevision)) {
-    out.push(`  ${pad(rev, 8)} ${x.connections} connections, ${x.requests} requests, ${x.ok} ok, ${x.dropped} dropped (non-2xx ${x.non2xx}, lost ${x.lost}, reset ${x.reset}, refused ${x.refused}, timeout ${x.timeout})`)
+    out.push(
+      `  ${pad(rev, 8)} ${x.connections} connections (${x.refusedConnections} refused), ${x.requests} requests, ${x.ok} ok, ${x.dropped} dropped ` +
+        `(non-2xx ${x.non2xx}, lost ${x.lost}, reset ${x.reset}, refused ${x.refused}, timeout ${x.timeout}, aborted ${x.aborted}, unaccounted ${x.unaccounted})`,
+    )
   }
   if (a.crossCheck) out.push(`  cross-check: ${a.crossCheck.consistent ? 'consistent' : 'INCONSISTENT'}: ${a.crossCheck.note}`)
   out.push('')

@@ -53,7 +53,7 @@ export class L4Proxy implements RouterEngine {
     const endpoint = this.ctx.pool.pick()
     if (endpoint === undefined) {
       // The kernel already completed the handshake; the closest to a refused connection is a reset.
-      this.ctx.stats.noEndpoint()
+      this.ctx.stats.noEndpoint('connection')
       this.ctx.options.logger.warn({ mode: 'l4' }, 'connection found an empty pool, reset')
       client.resetAndDestroy()
       return
@@ -203,11 +203,15 @@ class L4Connection {
 
   private onResponse(head: ResponseHead): void {
     if (head.interim) return
-    if (this.outstanding.length > 0) {
+    if (this.outstanding.length === 0) {
+      // no request of this connection is waiting for it: it settles none, so it is not a response
+      this.proxy.ctx.stats.unsolicited(this.revision)
+      this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, status: head.status }, 'response with no request outstanding, passed on, not counted')
+    } else {
       this.outstanding.shift()
       this.proxy.ctx.stats.inFlight--
+      this.proxy.ctx.stats.response(this.revision, head.status)
     }
-    this.proxy.ctx.stats.response(this.revision, head.status)
     if (head.status === 101) this.requests.switchToPassthrough()
     if (this.proxy.closing) this.shutdown()
   }
@@ -252,7 +256,7 @@ class L4Connection {
     if (this.dead) return
     if (!this.connected) {
       this.dead = true
-      this.proxy.ctx.stats.failure(this.revision, 'refused')
+      this.proxy.ctx.stats.refusedConnection(this.revision)
       this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, code: err.code }, 'upstream connect failed, refused')
       this.client.resetAndDestroy()
       return

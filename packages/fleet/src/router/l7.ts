@@ -155,7 +155,7 @@ export class L7Proxy implements RouterEngine {
     if (this.closing) res.shouldKeepAlive = false
     const endpoint = pool.pick()
     if (endpoint === undefined) {
-      stats.noEndpoint()
+      stats.noEndpoint('request')
       log.warn({ mode: 'l7', method: req.method, url: req.url }, 'request found an empty pool, 503')
       reply(res, 503, 'no endpoint\n')
       return

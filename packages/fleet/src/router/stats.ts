@@ -21,7 +21,13 @@ export function emptyRevisionStats(): RevisionStats {
     failures: { refused: 0, reset: 0, lost: 0, timeout: 0 },
     aborted: 0,
     passthrough: 0,
+    refusedConnections: 0,
+    unsolicited: 0,
   }
+}
+
+function emptyTotal(): RevisionStats & { noEndpoint: { requests: number; connections: number } } {
+  return { ...emptyRevisionStats(), noEndpoint: { requests: 0, connections: 0 } }
 }
 
 function copy(s: RevisionStats): RevisionStats {
@@ -41,7 +47,7 @@ function statusClass(status: number): keyof RevisionStats['responses'] {
  * Every method is O(1); the hot path calls `request` and `response` once per message.
  */
 export class StatsRecorder {
-  private total: RevisionStats & { noEndpoint: number } = { ...emptyRevisionStats(), noEndpoint: 0 }
+  private total: RevisionStats & { noEndpoint: { requests: number; connections: number } } = emptyTotal()
   private byRevision = new Map<string, RevisionStats>()
   private buckets: Bucket[] = []
   private current: Bucket | null = null
@@ -102,11 +108,34 @@ export class StatsRecorder {
     this.bucket(revision).failed += count
   }
 
-  /** An empty pool: counted in `total.noEndpoint` and, since the client got no real answer, in `total.failures.refused`. */
-  noEndpoint(): void {
-    this.total.noEndpoint++
-    this.total.failures.refused++
-    this.bucket(NO_ENDPOINT_BUCKET).failed++
+  /**
+   * An empty pool. A request (l7) is counted in `total.requests` and `total.failures.refused`; a
+   * connection (l4) in `total.refusedConnections`: the two ledgers never mix.
+   */
+  noEndpoint(kind: 'request' | 'connection'): void {
+    const b = this.bucket(NO_ENDPOINT_BUCKET)
+    if (kind === 'request') {
+      this.total.noEndpoint.requests++
+      this.total.requests++
+      this.total.failures.refused++
+      b.requests++
+    } else {
+      this.total.noEndpoint.connections++
+      this.total.refusedConnections++
+    }
+    b.failed++
+  }
+
+  /** A connection that never carried a request because its upstream connect failed (l4). */
+  refusedConnection(revision: string): void {
+    this.rev(revision).refusedConnections++
+    this.total.refusedConnections++
+    this.bucket(revision).failed++
+  }
+
+  unsolicited(revision: string): void {
+    this.rev(revision).unsolicited++
+    this.total.unsolicited++
   }
 
   aborted(revision: string, count = 1): void {
@@ -124,7 +153,7 @@ export class StatsRecorder {
     const byRevision: Record<string, RevisionStats> = {}
     for (const [k, v] of this.byRevision) byRevision[k] = copy(v)
     return {
-      total: { ...copy(this.total), noEndpoint: this.total.noEndpoint },
+      total: { ...copy(this.total), noEndpoint: { ...this.total.noEndpoint } },
       byRevision,
       perSecond: this.buckets.map((b) => {
         const r: Record<string, { requests: number; ok: number; failed: number }> = {}
@@ -137,7 +166,7 @@ export class StatsRecorder {
   }
 
   reset(): void {
-    this.total = { ...emptyRevisionStats(), noEndpoint: 0 }
+    this.total = emptyTotal()
     this.byRevision = new Map()
     this.buckets = []
     this.current = null

@@ -71,7 +71,7 @@ export interface RevisionStats {
   responses: { '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number }
   /**
    * By cause, each a request the client did not get a real answer for, or got a router-made 502/504 for:
-   * `refused` (l4: per connection, the upstream connect failed; l7: per request, 502),
+   * `refused` (l7: the upstream connect failed, a router-made 502; l4 connect failures are `refusedConnections`),
    * `reset` (the upstream reset the connection with the request outstanding),
    * `lost` (the upstream closed cleanly with the request outstanding, or the request arrived after it closed),
    * `timeout` (`requestTimeoutMs` passed without a response).
@@ -79,18 +79,25 @@ export interface RevisionStats {
   failures: { refused: number; reset: number; lost: number; timeout: number }
   /** requests outstanding when the client itself reset or closed its connection: not the fleet's drops, not in `failures` */
   aborted: number
+  /**
+   * The connection ledger's drops: l4 client connections whose upstream connect failed, so they
+   * never carried a request (the client sees a reset). Not in `requests` nor in `failures`.
+   */
+  refusedConnections: number
+  /** l4 responses that arrived with no request outstanding: passed on, not counted in `responses` */
+  unsolicited: number
   /** connections where framing stopped (protocol switch or unframeable input): later messages on them are not counted */
   passthrough: number
 }
 
 export interface RouterStats {
   /**
-   * `noEndpoint`: l4 connections / l7 requests that found an empty pool (l4: the client connection
-   * is reset at once, as a refused connection would be — the kernel has already accepted it; l7: a
-   * router-made 503). They are also counted in `total.failures.refused`, so the sum of
-   * `total.failures` is every drop the router saw; they belong to no revision.
+   * `noEndpoint`: what found an empty pool, in two ledgers. `requests` (l7: a router-made 503)
+   * are also in `total.requests` and `total.failures.refused`; `connections` (l4: the client
+   * connection is reset at once, as a refused connection would be — the kernel has already
+   * accepted it) are also in `total.refusedConnections`. They belong to no revision.
    */
-  total: RevisionStats & { noEndpoint: number }
+  total: RevisionStats & { noEndpoint: { requests: number; connections: number } }
   byRevision: Record<string, RevisionStats>
   /**
    * One bucket per second that saw traffic; `ok` = 2xx responses, `failed` = other responses plus
@@ -100,9 +107,9 @@ export interface RouterStats {
   openConnections: number
   /**
    * Requests forwarded and not yet settled (answered, failed or aborted). Count once this is 0:
-   * then, per revision, l7: requests = Σresponses + Σfailures + aborted; l4: requests = Σresponses
-   * + reset + lost + timeout + aborted (l4 `refused` counts connections that never carried a
-   * request). Not covered: connections that went to pass-through (see `passthrough`).
+   * then, per revision and in both modes, requests = Σresponses + Σfailures + aborted, except the
+   * requests outstanding when a connection went to pass-through (see `passthrough`), which stay
+   * unsettled (the report's `unaccounted`).
    */
   inFlight: number
 }
