@@ -19,18 +19,34 @@ describe('options are resolved once and bad ones throw a typed error naming the 
   })
 
   it.each([
-    [{ drainDelayMs: -1 }, 'drainDelayMs', /finite number of milliseconds ≥ 0, instead got -1/],
-    [{ drainDelayMs: '5000' }, 'drainDelayMs', /instead got '5000' \(string\)/],
+    [{ drainDelayMs: -1 }, 'drainDelayMs', /a number of milliseconds from 0 to 2147483647, instead got -1$/],
+    [{ drainDelayMs: '5000' }, 'drainDelayMs', /instead got '5000'$/],
     [{ shutdownTimeoutMs: Number.NaN }, 'shutdownTimeoutMs', /instead got NaN/],
     [{ drainDelayMs: 15_000, shutdownTimeoutMs: 20_000 }, 'drainDelayMs + shutdownTimeoutMs', /at most gracePeriodMs \(30000 ms\).*instead got 35000/],
     [{ hookTimeoutMs: 30_000, shutdownTimeoutMs: 10_000 }, 'hookTimeoutMs', /at most shutdownTimeoutMs/],
-    [{ paths: { healthz: '/healthz' } }, 'paths.healthz', /unknown probe name 'healthz'/],
+    [{ paths: { healthz: '/healthz' } }, 'paths.healthz', /^unknown option 'paths.healthz': expected one of startup, liveness, readiness, metrics$/],
+    [{ paths: { readyness: '/ready' } }, 'paths.readyness', /^unknown option 'paths.readyness': did you mean 'readiness'\?/],
     [{ paths: { readiness: 'readyz' } }, 'paths.readiness', /starting with '\/'/],
     [{ signals: 'SIGTERM' }, 'signals', /array of signal names/],
     [{ metrics: { buckets: [0.5, 0.1] } }, 'metrics.buckets', /strictly increasing/],
     [{ metrics: { prefix: 'my-app' } }, 'metrics.prefix', /valid Prometheus metric name prefix/],
-    [{ adminPort: 70000 }, 'adminPort', /between 0 and 65535/],
-    [{ drainDelay: 5000 }, 'drainDelay', /unknown option 'drainDelay'/],
+    [{ adminPort: 70000 }, 'adminPort', /an integer from 0 to 65535, instead got 70000/],
+    // the quoting was garbled ("instead got 'an unknown option 'drainDelay'' (string)") and there was no suggestion
+    [{ drainDelay: 5000 }, 'drainDelay', /^unknown option 'drainDelay': did you mean 'drainDelayMs'\? expected one of drainDelayMs, shutdownTimeoutMs, /],
+    [{ shutdowntimeoutms: 5000 }, 'shutdowntimeoutms', /did you mean 'shutdownTimeoutMs'\?/],
+    [{ colour: 'red' }, 'colour', /^unknown option 'colour': expected one of /],
+    // Node fires a longer setTimeout after 1 ms (TimeoutOverflowWarning): these were accepted
+    [{ newConnectionGraceMs: 1e12 }, 'newConnectionGraceMs', /from 0 to 2147483647, instead got 1000000000000$/],
+    [{ keepAliveTimeoutMs: 2 ** 31 }, 'keepAliveTimeoutMs', /from 0 to 2147483647, instead got 2147483648$/],
+    [{ checkCacheMs: Infinity }, 'checkCacheMs', /instead got Infinity$/],
+    [{ pressure: { sampleIntervalMs: 3e9 } }, 'pressure.sampleIntervalMs', /from 0 to 2147483647/],
+    [{ hookTimeoutMs: 1e12, shutdownTimeoutMs: 20_000 }, 'hookTimeoutMs', /from 0 to 2147483647/],
+    // signal names: 'SIGFOO' was accepted silently, 'SIGKILL' threw an untyped uv_signal_start EINVAL later
+    [{ signals: ['SIGFOO'] }, 'signals[0]', /a signal name this platform knows, such as 'SIGTERM', instead got 'SIGFOO'$/],
+    [{ signals: ['SIGTREM'] }, 'signals[0]', /\(did you mean 'SIGTERM'\?\)/],
+    [{ signals: ['SIGTERM', 'SIGKILL'] }, 'signals[1]', /SIGKILL cannot be caught, so it can never start a drain/],
+    [{ signals: ['SIGSTOP'] }, 'signals[0]', /SIGSTOP cannot be caught/],
+    [{ signals: [15] }, 'signals[0]', /instead got 15$/],
   ])('%j → %s', (options, option, message) => {
     let error: unknown
     try {
@@ -41,7 +57,14 @@ describe('options are resolved once and bad ones throw a typed error naming the 
     expect(error).toBeInstanceOf(InvalidOptionError)
     expect(error).toMatchObject({ code: 'ZD_ERR_INVALID_OPTION', option })
     expect((error as Error).message).toContain(`option '${option}'`)
+    expect((error as Error).message).not.toMatch(/''|\(string\)/)
     expect((error as Error).message).toMatch(message)
+  })
+
+  it('signal names the platform knows and a process can catch are accepted', () => {
+    expect(resolveOptions({ signals: ['SIGTERM', 'SIGINT', 'SIGUSR2', 'SIGHUP'] }).signals).toEqual(['SIGTERM', 'SIGINT', 'SIGUSR2', 'SIGHUP'])
+    expect(resolveOptions({ signals: [] }).signals).toEqual([])
+    expect(resolveOptions({ newConnectionGraceMs: 2_147_483_647, shutdownTimeoutMs: 1000, drainDelayMs: 1000, gracePeriodMs: 2_147_483_647 }).newConnectionGraceMs).toBe(2_147_483_647)
   })
 
   it('checks are validated when added', () => {

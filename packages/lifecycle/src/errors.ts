@@ -1,4 +1,8 @@
-/** Every error zerodrop throws has a stable `code`; match on it, not on the message. */
+/**
+ * Every error zerodrop throws has a stable `code`; match on it, not on the message. One table,
+ * keyed by the code itself; one base class (`ZeroDropError`), one subclass per code, `cause`
+ * passed through. The fleet package follows the same convention in its own `errors.ts`.
+ */
 export const ERROR_CODES = {
   ZD_ERR_INVALID_OPTION: 'ZD_ERR_INVALID_OPTION',
   ZD_ERR_INVALID_CHECK: 'ZD_ERR_INVALID_CHECK',
@@ -23,8 +27,9 @@ export class ZeroDropError extends Error {
 export class InvalidOptionError extends ZeroDropError {
   declare readonly code: 'ZD_ERR_INVALID_OPTION'
   readonly option: string
-  constructor(option: string, expected: string, received: unknown) {
-    super('ZD_ERR_INVALID_OPTION', `option '${option}' must be ${expected}, instead got ${describe(received)}`)
+  /** `message`, when given, replaces the "must be …, instead got …" sentence (e.g. an unknown option). */
+  constructor(option: string, expected: string, received: unknown, options?: { message?: string; cause?: unknown }) {
+    super('ZD_ERR_INVALID_OPTION', options?.message ?? `option '${option}' must be ${expected}, instead got ${describe(received)}`, options?.cause === undefined ? undefined : { cause: options.cause })
     this.option = option
   }
 }
@@ -61,12 +66,26 @@ export class HookTimeoutError extends ZeroDropError {
   }
 }
 
+/**
+ * How a received value is printed in every message (the same in both packages): strings in
+ * single quotes (JSON-escaped when they hold a quote or a control character), numbers, booleans,
+ * null and undefined as JavaScript writes them, arrays element by element, objects as JSON.
+ */
 export function describe(value: unknown): string {
   if (value === undefined) return 'undefined'
   if (value === null) return 'null'
-  if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : `${value}`
-  if (typeof value === 'string') return `'${value}' (string)`
+  if (typeof value === 'string') return /['\\\p{Cc}]/u.test(value) ? JSON.stringify(value) : `'${value}'`
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (typeof value === 'bigint') return `${value}n`
+  if (typeof value === 'symbol') return value.toString()
   if (typeof value === 'function') return 'a function'
-  if (Array.isArray(value)) return `an array [${value.map(describe).join(', ')}]`
-  return `a '${typeof value}'`
+  if (Array.isArray(value)) return `[${value.slice(0, 10).map(describe).join(', ')}${value.length > 10 ? ', …' : ''}]`
+  let json: string | undefined
+  try {
+    json = JSON.stringify(value)
+  } catch {
+    json = undefined
+  }
+  if (json === undefined) return 'an object'
+  return `an object ${json.length > 80 ? `${json.slice(0, 79)}…` : json}`
 }

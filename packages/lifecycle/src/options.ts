@@ -1,3 +1,4 @@
+import os from 'node:os'
 import type { Registry } from 'prom-client'
 import { InvalidOptionError } from './errors.js'
 
@@ -143,17 +144,50 @@ export const DEFAULTS = Object.freeze({
   checkCacheMs: 1000,
 })
 
-const KNOWN = new Set([
+const KNOWN: readonly string[] = [
   'drainDelayMs', 'shutdownTimeoutMs', 'gracePeriodMs', 'hookTimeoutMs', 'newConnectionGraceMs', 'signals', 'exit',
   'terminate', 'logger', 'paths', 'metrics', 'adminPort', 'adminHost', 'keepAliveTimeoutMs', 'checkCacheMs', 'pressure',
-])
+]
 
-function duration(name: string, value: unknown, fallback: number): number {
+/** The longest delay Node's timers honour: a longer `setTimeout` fires after 1 ms (TimeoutOverflowWarning). */
+export const MAX_TIMER_MS = 2_147_483_647
+
+/** The same validators as the fleet's `core/validate.ts`: a number, or an integer, within [min, max]. */
+interface Range {
+  readonly min?: number
+  readonly max?: number
+}
+
+function expectedNumber(integer: boolean, { min, max }: Range, unit?: string): string {
+  const what = `${integer ? 'an integer' : 'a number'}${unit === undefined ? '' : ` of ${unit}`}`
+  if (min !== undefined && max !== undefined) return `${what} from ${min} to ${max}`
+  if (min !== undefined) return `${what} ≥ ${min}`
+  if (max !== undefined) return `${what} ≤ ${max}`
+  return what
+}
+
+function number(name: string, value: unknown, fallback: number, range: Range, integer: boolean, unit?: string): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidOptionError(name, 'a finite number of milliseconds ≥ 0', value)
+  if (
+    typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) ||
+    (range.min !== undefined && value < range.min) || (range.max !== undefined && value > range.max)
+  ) {
+    throw new InvalidOptionError(name, expectedNumber(integer, range, unit), value)
   }
   return value
+}
+
+function int(name: string, value: unknown, fallback: number, range: Range): number {
+  return number(name, value, fallback, range, true)
+}
+
+function num(name: string, value: unknown, fallback: number, range: Range): number {
+  return number(name, value, fallback, range, false)
+}
+
+/** A delay handed to a timer: 0 to MAX_TIMER_MS milliseconds. */
+function duration(name: string, value: unknown, fallback: number): number {
+  return number(name, value, fallback, { min: 0, max: MAX_TIMER_MS }, false, 'milliseconds')
 }
 
 function path(name: string, value: unknown, fallback: string): string {
@@ -162,10 +196,64 @@ function path(name: string, value: unknown, fallback: string): string {
   return value
 }
 
+/** Edit distance counting a swap of two neighbours as one edit, for "did you mean". */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1)
+      d[i]![j] = best
+    }
+  }
+  return d[a.length]![b.length]!
+}
+
+/** The closest known name, when it is close enough to be what was meant. */
+function closest(name: string, known: readonly string[]): string | undefined {
+  const lower = name.toLowerCase()
+  let best: string | undefined
+  let bestDistance = Number.POSITIVE_INFINITY
+  for (const k of known) {
+    const kl = k.toLowerCase()
+    const d = kl === lower ? 0 : kl.startsWith(lower) || lower.startsWith(kl) ? 1 : distance(lower, kl)
+    if (d < bestDistance) {
+      best = k
+      bestDistance = d
+    }
+  }
+  return bestDistance <= Math.max(1, Math.floor(name.length / 4)) ? best : undefined
+}
+
+function unknownOption(option: string, key: string, known: readonly string[]): InvalidOptionError {
+  const guess = closest(key, known)
+  const hint = guess === undefined ? '' : ` did you mean '${guess}'?`
+  return new InvalidOptionError(option, '', key, { message: `unknown option '${option}':${hint} expected one of ${known.join(', ')}` })
+}
+
+const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP'])
+
+function signalList(value: unknown): readonly NodeJS.Signals[] {
+  if (!Array.isArray(value)) throw new InvalidOptionError('signals', "an array of signal names such as ['SIGTERM', 'SIGINT']", value)
+  const known = Object.keys(os.constants.signals)
+  value.forEach((s: unknown, i) => {
+    const at = `signals[${i}]`
+    if (typeof s !== 'string' || !(s in os.constants.signals)) {
+      const guess = typeof s === 'string' ? closest(s, known) : undefined
+      throw new InvalidOptionError(at, `a signal name this platform knows, such as 'SIGTERM'${guess === undefined ? '' : ` (did you mean '${guess}'?)`}`, s)
+    }
+    if (UNCATCHABLE.has(s)) {
+      throw new InvalidOptionError(at, `a signal a process can catch: ${s} cannot be caught, so it can never start a drain; use 'SIGTERM'`, s)
+    }
+  })
+  return Object.freeze([...(value as NodeJS.Signals[])])
+}
+
 export function resolveOptions(options: LifecycleOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options)
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new InvalidOptionError(key, `one of the known options (${[...KNOWN].join(', ')})`, `an unknown option '${key}'`)
+    if (!KNOWN.includes(key)) throw unknownOption(key, key, KNOWN)
   }
   const drainDelayMs = duration('drainDelayMs', options.drainDelayMs, DEFAULTS.drainDelayMs)
   const shutdownTimeoutMs = duration('shutdownTimeoutMs', options.shutdownTimeoutMs, DEFAULTS.shutdownTimeoutMs)
@@ -187,13 +275,7 @@ export function resolveOptions(options: LifecycleOptions = {}): ResolvedOptions 
     throw new InvalidOptionError('hookTimeoutMs', `at most shutdownTimeoutMs (${shutdownTimeoutMs} ms)`, hookTimeoutMs)
   }
 
-  let signals: readonly NodeJS.Signals[] = DEFAULTS.signals
-  if (options.signals !== undefined) {
-    if (!Array.isArray(options.signals) || !options.signals.every((s) => typeof s === 'string' && /^SIG[A-Z0-9]+$/.test(s))) {
-      throw new InvalidOptionError('signals', "an array of signal names such as ['SIGTERM', 'SIGINT']", options.signals)
-    }
-    signals = Object.freeze([...options.signals])
-  }
+  const signals = options.signals === undefined ? DEFAULTS.signals : signalList(options.signals)
   if (options.exit !== undefined && typeof options.exit !== 'boolean') throw new InvalidOptionError('exit', 'a boolean', options.exit)
   if (options.terminate !== undefined && typeof options.terminate !== 'function') {
     throw new InvalidOptionError('terminate', 'a function (code) => void', options.terminate)
@@ -206,7 +288,7 @@ export function resolveOptions(options: LifecycleOptions = {}): ResolvedOptions 
   const p = options.paths ?? {}
   if (typeof p !== 'object' || p === null) throw new InvalidOptionError('paths', 'an object', p)
   for (const key of Object.keys(p)) {
-    if (!(key in DEFAULTS.paths)) throw new InvalidOptionError(`paths.${key}`, `one of ${Object.keys(DEFAULTS.paths).join(', ')}`, `an unknown probe name '${key}'`)
+    if (!(key in DEFAULTS.paths)) throw unknownOption(`paths.${key}`, key, Object.keys(DEFAULTS.paths))
   }
   const paths = Object.freeze({
     startup: path('paths.startup', p.startup, DEFAULTS.paths.startup),
@@ -240,10 +322,7 @@ export function resolveOptions(options: LifecycleOptions = {}): ResolvedOptions 
 
   let adminPort: number | undefined
   if (options.adminPort !== undefined) {
-    if (!Number.isInteger(options.adminPort) || options.adminPort < 0 || options.adminPort > 65535) {
-      throw new InvalidOptionError('adminPort', 'an integer port between 0 and 65535', options.adminPort)
-    }
-    adminPort = options.adminPort
+    adminPort = int('adminPort', options.adminPort, 0, { min: 0, max: 65535 })
   }
   if (options.adminHost !== undefined && typeof options.adminHost !== 'string') throw new InvalidOptionError('adminHost', 'a host string', options.adminHost)
 
@@ -253,9 +332,9 @@ export function resolveOptions(options: LifecycleOptions = {}): ResolvedOptions 
     if (typeof pr !== 'object' || pr === null) throw new InvalidOptionError('pressure', 'an object', pr)
     pressure = Object.freeze({
       maxEventLoopDelayMs: duration('pressure.maxEventLoopDelayMs', pr.maxEventLoopDelayMs, 0),
-      maxHeapUsedBytes: duration('pressure.maxHeapUsedBytes', pr.maxHeapUsedBytes, 0),
-      maxRssBytes: duration('pressure.maxRssBytes', pr.maxRssBytes, 0),
-      retryAfterSeconds: duration('pressure.retryAfterSeconds', pr.retryAfterSeconds, 1),
+      maxHeapUsedBytes: num('pressure.maxHeapUsedBytes', pr.maxHeapUsedBytes, 0, { min: 0 }),
+      maxRssBytes: num('pressure.maxRssBytes', pr.maxRssBytes, 0, { min: 0 }),
+      retryAfterSeconds: num('pressure.retryAfterSeconds', pr.retryAfterSeconds, 1, { min: 0 }),
       failReadiness: pr.failReadiness ?? false,
       sampleIntervalMs: duration('pressure.sampleIntervalMs', pr.sampleIntervalMs, 1000),
     })
