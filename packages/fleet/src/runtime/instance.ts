@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { ResolvedProbes, ResolvedRevision } from '../options/deploy.js'
 import { ProbeRunner } from './probes.js'
+import { unwatchGroup, watchGroup } from './watchdog.js'
 
 export const INSTANCE_STATES = ['starting', 'running', 'terminating', 'stopped'] as const
 export type InstanceState = (typeof INSTANCE_STATES)[number]
@@ -47,8 +48,20 @@ export interface InstanceConfig {
   readonly events: InstanceEvents
 }
 
-/** Process groups this process has started and not yet seen gone: killed on exit as a last resort. */
+/**
+ * Process groups this process has started and not yet seen gone: killed on exit as a last resort,
+ * and watched by the parent-death watch (watchdog.ts) in case this process dies without exiting.
+ */
 const liveGroups = new Set<number>()
+
+function trackGroup(pgid: number, graceMs: number): void {
+  liveGroups.add(pgid)
+  watchGroup(pgid, graceMs)
+}
+
+function forgetGroup(pgid: number): void {
+  if (liveGroups.delete(pgid)) unwatchGroup(pgid)
+}
 let exitHookInstalled = false
 
 function installExitHook(): void {
@@ -67,7 +80,7 @@ export function killAllInstancesSync(): number {
     } catch {
       // already gone
     }
-    liveGroups.delete(pgid)
+    forgetGroup(pgid)
   }
   return n
 }
@@ -237,7 +250,7 @@ export class Instance {
     if (child.pid !== undefined) {
       this.#pgid = child.pid
       this.pids.push(child.pid)
-      liveGroups.add(child.pid)
+      trackGroup(child.pid, this.#config.terminationGracePeriodMs)
     }
     this.#exited = new Promise<InstanceExit>((resolve) => {
       let spawnFailed = false
@@ -324,12 +337,12 @@ export class Instance {
       if (Date.now() >= deadline) {
         signalGroup(pgid, 'SIGKILL')
         while (groupAlive(pgid) && Date.now() < deadline + 5000) await sleep(20)
-        liveGroups.delete(pgid)
+        forgetGroup(pgid)
         return { killed: true }
       }
       await sleep(25)
     }
-    liveGroups.delete(pgid)
+    forgetGroup(pgid)
     return { killed: false }
   }
 
@@ -350,7 +363,7 @@ export class Instance {
     const exited = this.#exited
     this.#termination = (async (): Promise<TerminationResult> => {
       if (pgid === undefined || !groupAlive(pgid)) {
-        liveGroups.delete(pgid ?? -1)
+        if (pgid !== undefined) forgetGroup(pgid)
         this.#state = 'stopped'
         const last = this.#exits.at(-1)
         return { durationMs: 0, code: last?.code ?? null, signal: last?.signal ?? null, killed: false }
@@ -375,7 +388,7 @@ export class Instance {
     signalGroup(pgid, 'SIGKILL')
     const deadline = Date.now() + 5000
     while (groupAlive(pgid) && Date.now() < deadline) await sleep(20)
-    liveGroups.delete(pgid)
+    forgetGroup(pgid)
   }
 
   /** The last `lines` lines of the instance's log, for error messages. */
