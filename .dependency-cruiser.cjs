@@ -1,8 +1,8 @@
 // Import rules checked by `npm test` (npm run lint:deps): no cycles anywhere, and the fleet's
 // folders layered bottom to top, each importing only from the layers below it (docs/architecture.md):
-//   core → options → router | runtime | load | analysis | manifests → strategies → report → deploy → cli → bin
+//   core → options → router | runtime | load | analysis | manifests → strategies → report → deploy | verify → cli → bin
 // `index.ts` (the public facade) may import anything; nothing imports it.
-const layers = ['core', 'options', '(router|runtime|load|analysis|manifests)', 'strategies', 'report', 'deploy', 'cli', 'bin']
+const layers = ['core', 'options', '(router|runtime|load|analysis|manifests)', 'strategies', 'report', '(deploy|verify)', 'cli', 'bin']
 const fleet = 'packages/fleet/src/'
 
 const layerRules = layers.slice(0, -1).map((layer, i) => ({
@@ -24,6 +24,13 @@ module.exports = {
       comment: 'router, runtime, load, analysis and manifests are independent parts: they share core, options and each other\'s leaf types.ts only',
       from: { path: `^${fleet}(router|runtime|load|analysis|manifests)/` },
       to: { path: `^${fleet}(router|runtime|load|analysis|manifests)/`, pathNot: [`^${fleet}$1/`, '/types\\.ts$'] },
+    },
+    {
+      name: 'deploy-verify-siblings',
+      severity: 'error',
+      comment: 'deploy (our fleet) and verify (someone else\'s rollout) are independent commands: neither imports the other',
+      from: { path: `^${fleet}(deploy|verify)/` },
+      to: { path: `^${fleet}(deploy|verify)/`, pathNot: [`^${fleet}$1/`] },
     },
     ...layerRules,
   ],

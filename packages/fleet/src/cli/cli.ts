@@ -9,10 +9,13 @@ import type { DeployOptions, ProbeOptions } from '../options/deploy.js'
 import { parseStepsFlag } from '../options/progressive.js'
 import { EXIT_CODES, formatReport } from '../report/report.js'
 import { applyRuntimeFlags } from '../runtime/docker.js'
+import { verifyMain } from './verify.js'
 
 const HELP = `zerodrop — deploy a service v1 → v2 on a local fleet under load, and fail if one request is dropped
 
 usage: zerodrop deploy --from "<command v1>" --to "<command v2>" [flags]
+       zerodrop verify --url URL [flags] -- <command>   count every request to URL while <command> rolls out
+                                                        your real deployment (see zerodrop verify --help)
 
 Each instance runs the command (with sh -c) in its own process group with PORT and HOST=127.0.0.1
 in its environment; the router sends the load to instances that pass their readiness probe.
@@ -240,7 +243,7 @@ function parse(argv: string[]): { help: boolean; options: DeployOptions; json: s
   if (v.help) return { help: true, options: { from: '', to: '' }, json: undefined, quiet: false }
   const [command, ...rest] = parsed.positionals
   if (command === undefined) throw new UsageError("expected a command, instead got nothing: use 'zerodrop deploy --from ... --to ...' (see zerodrop --help)")
-  if (command !== 'deploy') throw new UsageError(`expected the command 'deploy', instead got '${command}' (see zerodrop --help)`)
+  if (command !== 'deploy') throw new UsageError(`expected the command 'deploy' or 'verify', instead got '${command}' (see zerodrop --help)`)
   if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0] ?? ''}': quote each command, e.g. --from "node server.js"`)
 
   const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined)
@@ -409,6 +412,7 @@ function usageMessage(err: FleetUsageError): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'verify') return verifyMain(argv.slice(1))
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(applyRuntimeFlags(argv))

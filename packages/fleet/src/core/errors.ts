@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   ROUTER_MAIN_TARGET_NOT_READY: 'ZD_ERR_ROUTER_MAIN_TARGET_NOT_READY',
   RUNTIME_DOCKER_USAGE: 'ZD_ERR_RUNTIME_DOCKER_USAGE',
   RUNTIME_DOCKER_RUN: 'ZD_ERR_RUNTIME_DOCKER_RUN',
+  VERIFY_TARGET: 'ZD_ERR_VERIFY_TARGET',
 } as const
 
 /** The standalone router process's codes (router-main). */
@@ -157,6 +158,15 @@ export class RuntimeDockerError extends FleetError {
   constructor(code: RuntimeDockerErrorCode, message: string) {
     super(code, message)
     this.name = 'RuntimeDockerError'
+  }
+}
+
+/** `zerodrop verify`: the URL did not answer 2xx before the command started, so there is nothing to measure. */
+export class VerifyTargetError extends FleetUsageError {
+  override readonly code = ERROR_CODES.VERIFY_TARGET
+  constructor(message: string, cause?: unknown) {
+    super(ERROR_CODES.VERIFY_TARGET, message, { cause, option: 'url' })
+    this.name = 'VerifyTargetError'
   }
 }
 

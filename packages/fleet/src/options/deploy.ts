@@ -228,7 +228,8 @@ const LOAD_DEFAULTS = Object.freeze({
   exactIntervalMs: 100,
 })
 
-function int(option: string, value: unknown, fallback: number, min: number): number {
+/** An integer option: `fallback` when absent, else at least `min`. */
+export function int(option: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     throw new InvalidOptionError(option, `an integer >= ${min}`, value)
@@ -236,7 +237,8 @@ function int(option: string, value: unknown, fallback: number, min: number): num
   return value
 }
 
-function num(option: string, value: unknown, fallback: number, min: number): number {
+/** A finite number option: `fallback` when absent, else at least `min`. */
+export function num(option: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
     throw new InvalidOptionError(option, `a number >= ${min}`, value)
