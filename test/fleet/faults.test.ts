@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { afterEachCleanup, expectNothingLeft, reports, revision } from './progressive-harness.js'
+import { afterEachCleanup, DEMO, expectNothingLeft, reports, revision } from './progressive-harness.js'
 import { deploy, type DeployOptions, type Report } from '@zerodrop/fleet'
 
 // The fleet under faults, through the library: the ledgers when nothing tells the truth about readiness.
@@ -41,6 +41,50 @@ describe('the accounting identity', () => {
     for (const x of Object.values(a.byRevision)) expect(x.ok + x.non2xx + x.lost + x.reset + x.refused + x.timeout + x.aborted + x.unaccounted).toBe(x.requests)
     expect(a.dropped).toBeGreaterThanOrEqual(a.refusedConnections)
     expect(r.exitCode).toBe(1)
+    await expectNothingLeft(r)
+  })
+})
+
+describe('a release that cannot start fails fast, without waiting for the progress deadline', () => {
+  const periodMs = 200
+  const detectedMs = (r: Report): number => {
+    const created = r.events.find((e) => e.revision === 'v2' && e.event === 'created')
+    const noted = r.events.find((e) => e.revision === 'v2' && e.event === 'note' && e.detail?.startsWith('cannot start'))
+    expect(created, 'a v2 instance was created').toBeDefined()
+    expect(noted, `a v2 instance was reported as unable to start: ${JSON.stringify(r.events.filter((e) => e.revision === 'v2'))}`).toBeDefined()
+    return noted!.t - created!.t
+  }
+
+  it('its startup probe fails its budget: rolled back (exit 2) within the budget + 2 periods + 5 s, with the log tail', { timeout: 90_000 }, async () => {
+    const threshold = 10
+    const r = await run(revision('', 'v1'), revision('STARTUP_MS=600000', 'v2'), {
+      rolling: { maxSurge: 1, maxUnavailable: 0, progressDeadlineSeconds: 600 },
+      probes: { common: { periodMs, timeoutMs: 1000 }, startup: { failureThreshold: threshold } },
+    })
+    expect(r.verdict).toBe('rolled-back')
+    expect(r.exitCode).toBe(2)
+    expect(r.dropped).toBe(0)
+    expect(r.reason).toMatch(new RegExp(`v2 cannot start: instance v2-0 .*startup probe failed ${threshold} times`))
+    expect(r.reason).toMatch(/--- last lines of v2-0's log ---\n.*"msg"/s)
+    expect(detectedMs(r)).toBeLessThanOrEqual(threshold * periodMs + 2 * periodMs + 5000)
+    await expectNothingLeft(r)
+  })
+
+  it('it crash-loops after starting: rolled back (exit 2) after the third exit, with the log tail', { timeout: 90_000 }, async () => {
+    const runsMs = 3000
+    // started (its startup probe passes), never ready, exits 3 s later: a crash loop the first exit cannot tell from a slow start
+    const v2 = `DRAIN_DELAY_MS=1500 APP_VERSION=v2 NEVER_READY=1 node ${DEMO} & sleep ${runsMs / 1000}; exit 3`
+    const r = await run(revision('', 'v1'), v2, {
+      rolling: { maxSurge: 1, maxUnavailable: 0, progressDeadlineSeconds: 600 },
+      probes: { common: { periodMs, timeoutMs: 1000 } },
+    })
+    expect(r.verdict).toBe('rolled-back')
+    expect(r.exitCode).toBe(2)
+    expect(r.dropped).toBe(0)
+    expect(r.reason).toMatch(/v2 cannot start: instance v2-0 .*crash loop: exited 3 times without becoming ready \(last: code 3/)
+    expect(r.reason).toMatch(/--- last lines of v2-0's log ---/)
+    // three runs and two back-offs (250 + 500 ms), then the same margin as for the startup budget
+    expect(detectedMs(r)).toBeLessThanOrEqual(3 * runsMs + 750 + 2 * periodMs + 5000)
     await expectNothingLeft(r)
   })
 })

@@ -46,6 +46,7 @@ async function start(command: string, probes: ProbesOptions = {}, graceMs = 10_0
       onCrash: () => seen.crashes++,
       onSpawnError: (_i, err) => seen.notes.push(`spawn error ${err.message}`),
       onEvent: (_i, message) => seen.notes.push(message),
+      onCannotStart: (_i, reason) => seen.notes.push(`cannot start: ${reason}`),
     },
   })
   instances.push(instance)

@@ -53,12 +53,22 @@ export class Fleet {
   readonly events: FleetEvent[] = []
   readonly t0 = Date.now()
   #fatal: FleetError | undefined
+  readonly #cannotStart = new Map<string, string>()
 
   constructor(options: ResolvedDeployOptions, router: Router, runDir: string, progress: (message: string) => void) {
     this.#options = options
     this.#router = router
     this.#runDir = runDir
     this.#progress = progress
+  }
+
+  /**
+   * Why `revision` cannot start (an instance failed its startup probe budget or crash-looped),
+   * with that instance's log tail; strategies give up on it at once instead of waiting for the
+   * progress deadline, which keeps its Kubernetes meaning: slow progress.
+   */
+  cannotStart(revision: string): string | undefined {
+    return this.#cannotStart.get(revision)
   }
 
   /** A usage-level failure seen by an instance (spawn error, a command that exits at once). */
@@ -121,6 +131,17 @@ export class Fleet {
             inst.revision.option,
           )
           this.#event(inst, 'crashed', error.message)
+        },
+        onCannotStart: (inst, reason) => {
+          if (!this.#cannotStart.has(inst.revision.name)) {
+            const tail = inst.logTail()
+            this.#cannotStart.set(
+              inst.revision.name,
+              `${inst.revision.name} cannot start: instance ${inst.id} (port ${inst.port}): ${reason}; log ${inst.logFile}` + (tail ? `\n--- last lines of ${inst.id}'s log ---\n${tail}` : ''),
+            )
+          }
+          this.#progress(`instance ${inst.id} cannot start: ${reason}`)
+          this.#event(inst, 'note', `cannot start: ${reason}`)
         },
         onEvent: (inst, message) => {
           this.#progress(message)

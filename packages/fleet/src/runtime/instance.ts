@@ -35,6 +35,12 @@ export interface InstanceEvents {
   onSpawnError(instance: Instance, error: Error): void
   /** a line worth a progress message (restart, liveness failure) */
   onEvent(instance: Instance, message: string): void
+  /**
+   * the instance cannot start: its startup probe failed its whole budget, or it exited
+   * `CRASH_LOOP_EXITS` times in a row without becoming ready (CrashLoopBackOff). It keeps being
+   * restarted, as the kubelet would; whether to wait is the caller's choice.
+   */
+  onCannotStart(instance: Instance, reason: string): void
 }
 
 export interface InstanceConfig {
@@ -47,6 +53,9 @@ export interface InstanceConfig {
   readonly logFile: string
   readonly events: InstanceEvents
 }
+
+/** exits in a row without becoming ready in between that make a crash loop */
+export const CRASH_LOOP_EXITS = 3
 
 /**
  * Process groups this process has started and not yet seen gone: killed on exit as a last resort,
@@ -171,6 +180,8 @@ export class Instance {
   #termination: Promise<TerminationResult> | undefined
   #terminatingSince: number | undefined
   #restarting = false
+  /** exits since the instance was last ready */
+  #exitsUnready = 0
   readonly pids: number[] = []
 
   constructor(config: InstanceConfig) {
@@ -280,7 +291,11 @@ export class Instance {
         if (this.#state === 'starting') this.#state = 'running'
       },
       onReadiness: (ready, detail) => this.#setReady(ready, detail),
-      onStartupFailed: (detail) => this.#restart(`startup probe failed ${this.#config.probes.startup.failureThreshold} times (last: ${detail})`),
+      onStartupFailed: (detail) => {
+        const reason = `startup probe failed ${this.#config.probes.startup.failureThreshold} times (last: ${detail})`
+        this.#config.events.onCannotStart(this, reason)
+        this.#restart(reason)
+      },
       onLivenessFailed: (detail) => this.#restart(`liveness probe failed ${this.#config.probes.liveness.failureThreshold} times (last: ${detail})`),
     })
     this.#probes.start()
@@ -291,6 +306,7 @@ export class Instance {
     if (this.#ready === ready) return
     this.#ready = ready
     this.#readySince = ready ? Date.now() : undefined
+    if (ready) this.#exitsUnready = 0
     this.#config.events.onReadiness(this, ready, detail)
   }
 
@@ -300,8 +316,20 @@ export class Instance {
     this.#setReady(false, `exited (code ${String(exit.code)}, signal ${String(exit.signal)})`)
     this.#config.events.onCrash(this, exit)
     if ((this.#state as InstanceState) === 'stopped') return
+    this.#exitsUnready++
+    if (this.#exitsUnready === CRASH_LOOP_EXITS) {
+      this.#config.events.onCannotStart(this, `crash loop: exited ${CRASH_LOOP_EXITS} times without becoming ready (last: code ${String(exit.code)}, signal ${String(exit.signal)}, after ${exit.ranMs} ms)`)
+    }
     // whatever the leader left behind goes with it, as when a container's PID 1 exits
-    if (this.#pgid !== undefined) signalGroup(this.#pgid, 'SIGKILL')
+    const pgid = this.#pgid
+    if (pgid !== undefined) {
+      signalGroup(pgid, 'SIGKILL')
+      void (async () => {
+        const deadline = Date.now() + 5000
+        while (groupAlive(pgid) && Date.now() < deadline) await sleep(20)
+        forgetGroup(pgid)
+      })()
+    }
     // CrashLoopBackOff, scaled down for one machine: 250 ms doubling up to 5 s
     const backoff = Math.min(250 * 2 ** this.#restarts, 5000)
     this.#restarts++

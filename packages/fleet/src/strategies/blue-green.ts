@@ -91,7 +91,7 @@ export const blueGreen: Strategy = {
       previewSync.unref()
       ctx.step('blue-green', `start: ${n} × ${green.name} beside ${blue.name}; preview on 127.0.0.1:${pv.port}`)
       if (!(await p.scale(green, n))) {
-        const reason = `progress deadline exceeded: ${green.name} did not reach ${n} available instances within ${o.rolling.progressDeadlineSeconds} s`
+        const reason = p.scaleFailure(green, n)
         p.terminateAll(green)
         await ctx.fleet.settled()
         return await finish({ outcome: 'rolled-back', reason, completedAt: ctx.now() }, false, undefined)

@@ -34,7 +34,7 @@ export const canary: Strategy = {
       const stableN = exact ? n : n - canaryN
       ctx.step('canary', `setWeight ${w}: ${canaryRev.name} to ${canaryN} instances${exact ? '' : `, ${stable.name} to ${stableN}`}`)
       // surge first: the canary's instances are available before any stable instance drains
-      if (!(await p.scale(canaryRev, canaryN))) return `progress deadline exceeded: ${canaryRev.name} did not reach ${canaryN} available instances within ${o.rolling.progressDeadlineSeconds} s`
+      if (!(await p.scale(canaryRev, canaryN))) return p.scaleFailure(canaryRev, canaryN)
       if (exact) router.setWeights({ [stable.name]: 100 - w, [canaryRev.name]: w })
       else router.setWeights(w >= 100 ? { [canaryRev.name]: 1 } : null)
       if (w > 0 && exposedAt === undefined) exposedAt = ctx.now()
@@ -96,7 +96,7 @@ export const canary: Strategy = {
         }
       }
       // promotion: the canary at full count takes all traffic, then the old stable drains
-      if (!(await p.scale(canaryRev, n))) return await abort(`progress deadline exceeded: ${canaryRev.name} did not reach ${n} available instances`, undefined)
+      if (!(await p.scale(canaryRev, n))) return await abort(p.scaleFailure(canaryRev, n), undefined)
       router.setWeights({ [canaryRev.name]: 1 })
       p.period('promoted', { [canaryRev.name]: 1 }, { [canaryRev.name]: 1 })
       ctx.step('promote', `${canaryRev.name} takes 100 %; ${stable.name} drains`)

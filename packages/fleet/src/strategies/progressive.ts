@@ -133,7 +133,16 @@ export class Progressive {
       const victims = [...live].sort((a, b) => Number(a.ready) - Number(b.ready) || (b.readySince ?? b.createdAt) - (a.readySince ?? a.createdAt)).slice(0, live.length - n)
       for (const v of victims) void this.ctx.fleet.terminate(v)
     }
-    return this.waitUntil(this.ctx.options.rolling.progressDeadlineSeconds * 1000, () => this.available(rev) >= n)
+    const done = await this.waitUntil(this.ctx.options.rolling.progressDeadlineSeconds * 1000, () => this.available(rev) >= n || this.ctx.fleet.cannotStart(rev.name) !== undefined)
+    return done && this.ctx.fleet.cannotStart(rev.name) === undefined
+  }
+
+  /** Why `scale(rev, n)` returned false: the revision cannot start, or the progress deadline passed. */
+  scaleFailure(rev: ResolvedRevision, n: number): string {
+    return (
+      this.ctx.fleet.cannotStart(rev.name) ??
+      `progress deadline exceeded: ${rev.name} did not reach ${n} available instances within ${this.ctx.options.rolling.progressDeadlineSeconds} s`
+    )
   }
 
   terminateAll(rev: ResolvedRevision): Instance[] {

@@ -59,6 +59,8 @@ async function converge(ctx: StrategyContext, target: ResolvedRevision, old: Res
 
   for (;;) {
     ctx.check()
+    const cannotStart = fleet.cannotStart(target.name)
+    if (cannotStart !== undefined) return { ok: false, reason: cannotStart }
     const now = Date.now()
     const nw = fleet.counts(target.name, minReadyMs)
     const od = fleet.counts(old.name, minReadyMs)
