@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import fs from 'node:fs'
 import { parseArgs } from 'node:util'
 import { deployOptionsFromManifests, mergeOptions } from '../manifests/from-manifests.js'
 import { deploy } from '../deploy/deploy.js'
@@ -8,6 +7,7 @@ import { killAllInstancesSync } from '../runtime/instance.js'
 import type { DeployOptions, ProbeOptions } from '../options/deploy.js'
 import { parseStepsFlag } from '../options/progressive.js'
 import { EXIT_CODES, formatReport } from '../report/report.js'
+import { deployViews, writeOutputs, type OutputFiles } from '../report/outputs.js'
 import { applyRuntimeFlags } from '../runtime/docker.js'
 import { verifyMain } from './verify.js'
 
@@ -102,6 +102,10 @@ manifests (the configuration that ships, run locally)
 
 output
   --json FILE                         write the report as JSON
+  --html FILE                         write the report as one self-contained HTML page (timeline, accounting, instances)
+  --junit FILE                        write JUnit XML: one test case per check (zero dropped, promoted, each analysis)
+  --markdown FILE                     write the summary table as Markdown; with $GITHUB_STEP_SUMMARY set it is
+                                      also appended there (the report files never change the exit code)
   --run-dir DIR                       folder for instance logs (default a new folder in the temp dir)
   --quiet                             no progress lines on stderr
   -h, --help                          this text
@@ -213,6 +217,9 @@ const stringFlags = [
   'path',
   'body',
   'json',
+  'html',
+  'junit',
+  'markdown',
   'run-dir',
   'filename',
   'steps',
@@ -224,7 +231,14 @@ const stringFlags = [
 
 type Values = Record<string, string | boolean | string[] | undefined>
 
-function parse(argv: string[]): { help: boolean; options: DeployOptions; json: string | undefined; quiet: boolean } {
+interface Parsed {
+  readonly help: boolean
+  readonly options: DeployOptions
+  readonly outputs: OutputFiles
+  readonly quiet: boolean
+}
+
+function parse(argv: string[]): Parsed {
   const spec: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
     quiet: { type: 'boolean' },
@@ -240,7 +254,7 @@ function parse(argv: string[]): { help: boolean; options: DeployOptions; json: s
     throw new UsageError(`${(err as Error).message.replace(/\. To specify a positional argument.*$/s, '')}; see zerodrop --help`)
   }
   const v = parsed.values
-  if (v.help) return { help: true, options: { from: '', to: '' }, json: undefined, quiet: false }
+  if (v.help) return { help: true, options: { from: '', to: '' }, outputs: {}, quiet: false }
   const [command, ...rest] = parsed.positionals
   if (command === undefined) throw new UsageError("expected a command, instead got nothing: use 'zerodrop deploy --from ... --to ...' (see zerodrop --help)")
   if (command !== 'deploy') throw new UsageError(`expected the command 'deploy' or 'verify', instead got '${command}' (see zerodrop --help)`)
@@ -370,13 +384,14 @@ function parse(argv: string[]): { help: boolean; options: DeployOptions; json: s
     runDir: str('run-dir'),
   }
   const flags = stripUndefined(options) as DeployOptions
+  const outputs: OutputFiles = { json: str('json'), html: str('html'), junit: str('junit'), markdown: str('markdown') }
   const dir = str('filename')
   const timeScale = n('time-scale')
   if (dir === undefined) {
     if (timeScale !== undefined) throw new UsageError('--time-scale: applies with -f DIR only')
-    return { help: false, options: flags, json: str('json'), quiet: v.quiet === true }
+    return { help: false, options: flags, outputs, quiet: v.quiet === true }
   }
-  return { help: false, options: withManifests(dir, timeScale, flags, strategy, v.quiet === true), json: str('json'), quiet: v.quiet === true }
+  return { help: false, options: withManifests(dir, timeScale, flags, strategy, v.quiet === true), outputs, quiet: v.quiet === true }
 }
 
 /** -f DIR: the files' settings under the flags given on the command line. */
@@ -448,7 +463,9 @@ export async function main(argv: string[]): Promise<number> {
       ...(parsed.quiet ? {} : { onProgress: (e: { t: number; message: string }) => process.stderr.write(`[${(e.t / 1000).toFixed(1).padStart(6)} s] ${e.message}\n`) }),
     })
     process.stdout.write(`${formatReport(report)}\n`)
-    if (parsed.json) fs.writeFileSync(parsed.json, `${JSON.stringify(report, null, 2)}\n`)
+    const out = writeOutputs(parsed.outputs, deployViews(report))
+    for (const e of out.errors) process.stderr.write(`zerodrop: ${e}\n`)
+    if (!parsed.quiet) for (const w of out.written) if (w.kind !== 'json') process.stderr.write(`zerodrop: ${w.kind} report ${w.file}\n`)
     return report.exitCode
   } catch (err) {
     if (err instanceof FleetUsageError) {

@@ -7,7 +7,7 @@ import { Fleet } from '../runtime/fleet.js'
 import { startLoad, type LoadResult, type RunningLoad } from '../load/load.js'
 import { resolveDeployOptions, type DeployOptions, type ResolvedDeployOptions } from '../options/deploy.js'
 import { assertBindable, LOOPBACK } from '../core/ports.js'
-import { exitCodeFor, withShares, type Report } from '../report/report.js'
+import { exitCodeFor, reportFailures, withShares, type Report } from '../report/report.js'
 import { blueGreen } from '../strategies/blue-green.js'
 import { canary } from '../strategies/canary.js'
 import { isProgressive } from '../strategies/progressive.js'
@@ -148,6 +148,7 @@ export async function deploy(options: DeployOptions): Promise<Report> {
     const settleEnd = Date.now() + 3000
     while (r.stats().openConnections > 0 && Date.now() < settleEnd) await sleep(20)
     const stats = r.stats()
+    const failures = reportFailures(r.failureLog(), rolloutStart)
     const accounting = reckon(stats, loadResult)
     const finalRequests = requestsByRevision()
     const ok = (rev: string): number => accounting.byRevision[rev]?.ok ?? 0
@@ -181,6 +182,7 @@ export async function deploy(options: DeployOptions): Promise<Report> {
       timing: {
         startedAt: startedAt.toISOString(),
         rolloutStartMs: rolloutStart - t0,
+        eventsOriginMs: f.t0 - t0,
         rolloutDurationMs,
         loadDurationMs: loadResult.sendingMs,
         loadStopMs: loadResult.durationMs - loadResult.sendingMs,
@@ -197,6 +199,7 @@ export async function deploy(options: DeployOptions): Promise<Report> {
       },
       accounting,
       perSecond: stats.perSecond,
+      failures,
       instances: f.records(),
       runDir,
       ...(progressive === undefined ? {} : { progressive }),

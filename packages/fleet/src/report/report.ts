@@ -2,7 +2,7 @@ import { ledgerGap, type Accounting } from './accounting.js'
 import type { FleetEvent, InstanceRecord, RevisionCounts } from '../runtime/fleet.js'
 import type { LoadResult } from '../load/load.js'
 import type { ResolvedDeployOptions, ResolvedProbe } from '../options/deploy.js'
-import type { RouterMode, RouterStats } from '../router/router.js'
+import type { FailureLog, FailureRecordCause, RouterMode, RouterStats } from '../router/router.js'
 import { formatAnalysisParameters, formatProgressive, type ProgressiveReport } from './progressive.js'
 import type { Outcome, StepRecord } from '../strategies/types.js'
 
@@ -12,6 +12,34 @@ export interface ReportStep extends StepRecord {
   /** share of the router's requests per revision from this step until the next one (0..1) */
   readonly share: Readonly<Record<string, number>>
   readonly requestsUntilNext: number
+}
+
+/** One failed request as the report carries it: `t` in ms since the rollout started, like the steps. */
+export interface ReportFailure {
+  readonly t: number
+  readonly cause: FailureRecordCause
+  /** `(none)`: the router's pool was empty */
+  readonly revision: string
+  readonly instance: string | undefined
+  readonly status?: number
+  /** several requests that failed together on one l4 connection */
+  readonly count?: number
+  /** a refused connection (no request on it): `accounting.refusedConnections` */
+  readonly connection?: true
+}
+
+export interface ReportFailures {
+  /** in time order, at most `FAILURE_RECORDS_CAP` (10 000) */
+  readonly records: readonly ReportFailure[]
+  /** failed requests past the cap: counted in the accounting, not listed */
+  readonly omitted: number
+}
+
+export function reportFailures(log: FailureLog, originEpochMs: number): ReportFailures {
+  return {
+    records: log.records.map((f) => ({ ...f, t: f.t - originEpochMs })),
+    omitted: log.omitted,
+  }
 }
 
 export interface Report {
@@ -43,6 +71,8 @@ export interface Report {
     readonly startedAt: string
     /** ms from the deploy's start until the rollout began (old revision up, load running) */
     readonly rolloutStartMs: number
+    /** ms from the deploy's start until the fleet's clock began: `events[].t` counts from there */
+    readonly eventsOriginMs: number
     /** ms from the rollout's start until it was complete (new revision available, old drained), or rolled back */
     readonly rolloutDurationMs: number
     /** ms the load was sending requests */
@@ -64,6 +94,8 @@ export interface Report {
   }
   readonly accounting: Accounting
   readonly perSecond: RouterStats['perSecond']
+  /** every failed request (and the failing 5xx of a release the analysis judged bad) with when, why, where */
+  readonly failures: ReportFailures
   readonly instances: readonly InstanceRecord[]
   readonly runDir: string
   /** blue-green and canary: weights per period, analyses, flips, detection, a bad release against its bound */

@@ -192,7 +192,7 @@ class L4Connection {
     stats.request(this.revision)
     if (this.upstreamEnded) {
       // the instance already closed its side: this request cannot be answered
-      stats.failure(this.revision, 'lost')
+      stats.failure(this.revision, 'lost', 1, this.endpoint.id)
       this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, method: head.method }, 'request sent after upstream closed, lost')
       return
     }
@@ -210,7 +210,7 @@ class L4Connection {
     } else {
       this.outstanding.shift()
       this.proxy.ctx.stats.inFlight--
-      this.proxy.ctx.stats.response(this.revision, head.status)
+      this.proxy.ctx.stats.response(this.revision, head.status, this.endpoint.id)
     }
     if (head.status === 101) this.requests.switchToPassthrough()
     if (this.proxy.closing) this.shutdown()
@@ -239,7 +239,7 @@ class L4Connection {
 
   private fail(cause: FailureCause): number {
     const n = this.takeOutstanding()
-    if (n > 0) this.proxy.ctx.stats.failure(this.revision, cause, n)
+    if (n > 0) this.proxy.ctx.stats.failure(this.revision, cause, n, this.endpoint.id)
     return n
   }
 
@@ -256,7 +256,7 @@ class L4Connection {
     if (this.dead) return
     if (!this.connected) {
       this.dead = true
-      this.proxy.ctx.stats.refusedConnection(this.revision)
+      this.proxy.ctx.stats.refusedConnection(this.revision, this.endpoint.id)
       this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, code: err.code }, 'upstream connect failed, refused')
       this.client.resetAndDestroy()
       return
@@ -288,7 +288,7 @@ class L4Connection {
     this.dead = true
     const aborted = this.takeOutstanding()
     if (aborted > 0) {
-      this.proxy.ctx.stats.aborted(this.revision, aborted)
+      this.proxy.ctx.stats.aborted(this.revision, aborted, this.endpoint.id)
       this.log.info({ endpoint: this.endpoint.id, revision: this.revision, code: err.code, aborted }, 'client reset with requests outstanding')
     }
     // a reset is forwarded as a reset
@@ -330,7 +330,7 @@ class L4Connection {
     if (this.clientClosed && !this.upstreamClosed && !this.upstream.destroyed) {
       // the client is gone for good (both directions): nothing more can be delivered
       const n = this.takeOutstanding()
-      if (n > 0 && !this.dead) this.proxy.ctx.stats.aborted(this.revision, n)
+      if (n > 0 && !this.dead) this.proxy.ctx.stats.aborted(this.revision, n, this.endpoint.id)
       this.dead = true
       this.upstream.destroy()
     }

@@ -175,7 +175,7 @@ export class L7Proxy implements RouterEngine {
     let upstreamSocket: Duplex | null = null
     const fail = (cause: FailureCause, detail: object): void => {
       if (settled) return
-      stats.failure(revision, cause)
+      stats.failure(revision, cause, 1, endpoint.id)
       log.warn({ endpoint: endpoint.id, revision, cause, method: req.method, url: req.url, ...detail }, 'request failed')
       settle()
       if (!res.headersSent) {
@@ -217,7 +217,7 @@ export class L7Proxy implements RouterEngine {
       upRes.on('aborted', () => fail(classify(new Error('aborted'), upstreamSocket), { during: 'body' }))
       res.on('finish', () => {
         if (settled) return
-        stats.response(revision, status)
+        stats.response(revision, status, endpoint.id)
         settle()
       })
       upRes.pipe(res)
@@ -227,7 +227,7 @@ export class L7Proxy implements RouterEngine {
       if (this.forced) {
         fail('lost', { reason: 'router closed' })
       } else {
-        stats.aborted(revision)
+        stats.aborted(revision, 1, endpoint.id)
         log.info({ endpoint: endpoint.id, revision, method: req.method, url: req.url }, 'client closed with request outstanding')
         settle()
       }

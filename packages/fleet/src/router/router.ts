@@ -88,6 +88,7 @@ export async function createRouter(options?: RouterOptions): Promise<Router> {
       log.info({ weights }, 'router weights set')
     },
     stats: () => ctx.stats.snapshot(),
+    failureLog: () => ctx.stats.failureLog(),
     resetStats: () => ctx.stats.reset(),
     close() {
       closed ??= engine.close().then(() => log.info({ port }, 'router closed'))

@@ -1,9 +1,12 @@
-import type { RevisionStats, RouterStats } from './types.js'
+import type { FailureLog, FailureRecord, FailureRecordCause, RevisionStats, RouterStats } from './types.js'
 
 export type FailureCause = 'refused' | 'reset' | 'lost' | 'timeout'
 
 /** Key of the per-second bucket that holds requests/connections that found an empty pool. */
 export const NO_ENDPOINT_BUCKET = '(none)'
+
+/** Bound on kept failure records; later failures are counted in `omitted` only. */
+export const FAILURE_RECORDS_CAP = 10_000
 
 /** Bound on kept per-second buckets (one hour); older ones are dropped. */
 const MAX_BUCKETS = 3600
@@ -51,6 +54,8 @@ export class StatsRecorder {
   private byRevision = new Map<string, RevisionStats>()
   private buckets: Bucket[] = []
   private current: Bucket | null = null
+  private failures: FailureRecord[] = []
+  private omitted = 0
   openConnections = 0
   /** requests forwarded and not yet answered, failed or aborted (live, not reset by `reset()`) */
   inFlight = 0
@@ -81,6 +86,22 @@ export class StatsRecorder {
     return r
   }
 
+  private record(cause: FailureRecordCause, revision: string, instance: string | undefined, count: number, status?: number, connection = false): void {
+    if (this.failures.length >= FAILURE_RECORDS_CAP) {
+      this.omitted += count
+      return
+    }
+    this.failures.push({
+      t: Date.now(),
+      cause,
+      revision,
+      instance,
+      ...(status === undefined ? {} : { status }),
+      ...(count === 1 ? {} : { count }),
+      ...(connection ? { connection: true as const } : {}),
+    })
+  }
+
   connection(revision: string): void {
     this.rev(revision).connections++
     this.total.connections++
@@ -92,20 +113,26 @@ export class StatsRecorder {
     this.bucket(revision).requests++
   }
 
-  response(revision: string, status: number): void {
+  /** `instance`: the endpoint that answered, so a non-2xx can be placed on its lane */
+  response(revision: string, status: number, instance?: string): void {
     const c = statusClass(status)
     this.rev(revision).responses[c]++
     this.total.responses[c]++
     const b = this.bucket(revision)
-    if (c === '2xx') b.ok++
-    else b.failed++
+    if (c === '2xx') {
+      b.ok++
+    } else {
+      b.failed++
+      this.record('non-2xx', revision, instance, 1, status)
+    }
   }
 
-  failure(revision: string, cause: FailureCause, count = 1): void {
+  failure(revision: string, cause: FailureCause, count = 1, instance?: string): void {
     if (count <= 0) return
     this.rev(revision).failures[cause] += count
     this.total.failures[cause] += count
     this.bucket(revision).failed += count
+    this.record(cause, revision, instance, count)
   }
 
   /**
@@ -124,13 +151,15 @@ export class StatsRecorder {
       this.total.refusedConnections++
     }
     b.failed++
+    this.record('refused', NO_ENDPOINT_BUCKET, undefined, 1, undefined, kind === 'connection')
   }
 
   /** A connection that never carried a request because its upstream connect failed (l4). */
-  refusedConnection(revision: string): void {
+  refusedConnection(revision: string, instance?: string): void {
     this.rev(revision).refusedConnections++
     this.total.refusedConnections++
     this.bucket(revision).failed++
+    this.record('refused', revision, instance, 1, undefined, true)
   }
 
   unsolicited(revision: string): void {
@@ -138,10 +167,16 @@ export class StatsRecorder {
     this.total.unsolicited++
   }
 
-  aborted(revision: string, count = 1): void {
+  aborted(revision: string, count = 1, instance?: string): void {
     if (count <= 0) return
     this.rev(revision).aborted += count
     this.total.aborted += count
+    this.record('aborted', revision, instance, count)
+  }
+
+  /** The failure records since the last reset (a copy of the list; the records themselves are frozen in use). */
+  failureLog(): FailureLog {
+    return { records: this.failures.slice(), omitted: this.omitted }
   }
 
   passthrough(revision: string): void {
@@ -170,5 +205,7 @@ export class StatsRecorder {
     this.byRevision = new Map()
     this.buckets = []
     this.current = null
+    this.failures = []
+    this.omitted = 0
   }
 }

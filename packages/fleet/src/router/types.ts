@@ -114,6 +114,33 @@ export interface RouterStats {
   inFlight: number
 }
 
+/** Why a request counted as dropped: the router's failure causes, a non-2xx answer, or the client giving up. */
+export type FailureRecordCause = 'lost' | 'reset' | 'refused' | 'timeout' | 'non-2xx' | 'aborted'
+
+/** One dropped request (or, l4 `refused`, one connection that never carried a request), where and when. */
+export interface FailureRecord {
+  /** ms since the epoch */
+  readonly t: number
+  readonly cause: FailureRecordCause
+  /** `(none)` for an empty pool */
+  readonly revision: string
+  /** the endpoint's id; undefined for an empty pool */
+  readonly instance: string | undefined
+  /** non-2xx: the status the instance answered */
+  readonly status?: number
+  /** l4: several requests outstanding on one connection fail together; one record carries their count */
+  readonly count?: number
+  /** a refused connection that never carried a request (the accounting's `refusedConnections`) */
+  readonly connection?: true
+}
+
+export interface FailureLog {
+  /** the first `FAILURE_RECORDS_CAP` failures since the last reset, in order */
+  readonly records: readonly FailureRecord[]
+  /** failures after the cap, counted but not recorded */
+  readonly omitted: number
+}
+
 export interface Router {
   readonly port: number
   readonly mode: RouterMode
@@ -128,6 +155,8 @@ export interface Router {
    */
   setWeights(weights: Record<string, number> | null): void
   stats(): RouterStats
+  /** every failure since the last `resetStats()`, up to a cap, with its time, cause, revision and instance */
+  failureLog(): FailureLog
   resetStats(): void
   /** Stop listening, end client connections gracefully, destroy what is left after `closeTimeoutMs`. */
   close(): Promise<void>
