@@ -1,0 +1,171 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import type { Report } from '#fleet/report/report.js'
+import { deployChecks } from '#fleet/report/checks.js'
+import { renderHtml } from '#fleet/report/html.js'
+import { deploySuite, errorSuite, renderJUnit } from '#fleet/report/junit.js'
+import { appendStepSummary, renderMarkdown } from '#fleet/report/markdown.js'
+import { deployViews, writeOutputs } from '#fleet/report/outputs.js'
+
+// Reports of real deploys (the CLI's --json), rendered each way: a naive rolling deploy that
+// dropped requests, a draining one that dropped none, a canary of a bad release rolled back.
+const fixture = (name: string): Report => JSON.parse(fs.readFileSync(new URL(`fixtures/report-${name}.json`, import.meta.url), 'utf8')) as Report
+const naive = fixture('naive-rolling')
+const clean = fixture('clean-rolling')
+const bad = fixture('bad-canary')
+
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testsuite' || name === 'testcase' })
+interface Doc {
+  testsuites: {
+    tests: string
+    failures: string
+    errors: string
+    testsuite: Array<{ name: string; tests: string; failures: string; errors: string; time: string; testcase: Array<{ name: string; failure?: { message: string; type: string; '#text'?: string }; error?: { message: string } }> }>
+  }
+}
+const parse = (xml: string): Doc => {
+  expect(XMLValidator.validate(xml)).toBe(true)
+  return parser.parse(xml) as Doc
+}
+
+let dir: string | undefined
+afterEach(() => {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true })
+  dir = undefined
+})
+
+describe('JUnit XML', () => {
+  it('one suite per deploy, one case per check, counts that add up', () => {
+    const doc = parse(renderJUnit([deploySuite(naive), deploySuite(clean), deploySuite(bad)]))
+    const suites = doc.testsuites.testsuite
+    expect(suites).toHaveLength(3)
+    let tests = 0
+    let failures = 0
+    for (const s of suites) {
+      expect(Number(s.tests)).toBe(s.testcase.length)
+      expect(Number(s.failures)).toBe(s.testcase.filter((c) => c.failure).length)
+      expect(Number(s.time)).toBeGreaterThan(0)
+      tests += s.testcase.length
+      failures += Number(s.failures)
+    }
+    expect(Number(doc.testsuites.tests)).toBe(tests)
+    expect(Number(doc.testsuites.failures)).toBe(failures)
+    expect(suites[1]?.failures).toBe('0')
+  })
+
+  it('a failing "zero requests dropped" names how many, by cause, and on which instance', () => {
+    const s = parse(renderJUnit([deploySuite(naive)])).testsuites.testsuite[0]
+    const c = s?.testcase.find((x) => x.name === 'zero requests dropped')
+    expect(c?.failure?.type).toBe('dropped')
+    expect(c?.failure?.message).toMatch(new RegExp(`^${naive.dropped} dropped, ${naive.accounting.requests} requests \\(`))
+    expect(c?.failure?.message).toMatch(/\d+ (refused|reset|lost)( connection)? on v1-\d \(v1\) [+−]\d+\.\d s/)
+    expect(c?.failure?.['#text']).toContain('on v1-')
+  })
+
+  it('a rolled-back canary: promoted and its analysis fail, zero dropped passes, the bad release is held to its bound', () => {
+    const cases = parse(renderJUnit([deploySuite(bad)])).testsuites.testsuite[0]?.testcase ?? []
+    const byName = new Map(cases.map((c) => [c.name, c]))
+    expect(byName.get('zero requests dropped')?.failure).toBeUndefined()
+    expect(byName.get('promoted')?.failure?.type).toBe('rolled-back')
+    const analyses = cases.filter((c) => c.name.startsWith('analysis: '))
+    expect(analyses.length).toBeGreaterThan(0)
+    expect(analyses.at(-1)?.failure?.type).toBe('analysis-failed')
+    expect(byName.get('bad release v2 within its bound')).toBeDefined()
+  })
+
+  it('text that is not XML-safe stays valid XML and reads back as it was', () => {
+    const nasty = 'A="<x>" & \'y\' \u0001 node s.js'
+    const r = { ...naive, parameters: { ...naive.parameters, from: { ...naive.parameters.from, command: nasty } } }
+    const xml = renderJUnit([deploySuite(r)])
+    expect(XMLValidator.validate(xml)).toBe(true)
+    expect(xml).toContain('value="A=&quot;&lt;x&gt;&quot; &amp; &apos;y&apos;  node s.js"')
+  })
+
+  it('a run that ended without a report is one suite with an error', () => {
+    const doc = parse(renderJUnit([errorSuite('zerodrop deploy', 'interrupted after 3.0 s', 'interrupted')]))
+    expect(doc.testsuites.errors).toBe('1')
+    expect(doc.testsuites.testsuite[0]?.testcase[0]?.error?.message).toBe('interrupted after 3.0 s')
+  })
+})
+
+describe('Markdown summary', () => {
+  it('the verdict, one row per check, one per revision', () => {
+    const md = renderMarkdown(naive)
+    expect(md.split('\n')[0]).toBe(`### zerodrop deploy: rolling v1 → v2: PROMOTED, ${naive.dropped} dropped`)
+    for (const c of deployChecks(naive)) expect(md).toContain(`| ${c.ok ? '✅' : '❌'} | ${c.name} |`)
+    expect(md).toMatch(/^\| v1 \| \d+ \|/m)
+    expect(md).toMatch(/^\| v2 \| \d+ \|/m)
+  })
+
+  it('a pipe or a newline in a reason does not break the table', () => {
+    const md = renderMarkdown({ ...bad, reason: 'a | b\nc' })
+    expect(md).toContain('a \\| b c')
+  })
+
+  it('GITHUB_STEP_SUMMARY is appended to, never overwritten', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-md-'))
+    const file = path.join(dir, 'summary.md')
+    fs.writeFileSync(file, 'before\n')
+    expect(appendStepSummary('one', { GITHUB_STEP_SUMMARY: file })).toBe(file)
+    appendStepSummary('two', { GITHUB_STEP_SUMMARY: file })
+    expect(fs.readFileSync(file, 'utf8')).toBe('before\none\ntwo\n')
+    expect(appendStepSummary('x', {})).toBeUndefined()
+  })
+})
+
+describe('HTML page', () => {
+  it('self-contained: no script, no URL to fetch, a policy that forbids any', () => {
+    const html = renderHtml(naive)
+    expect(html).not.toMatch(/<script|<link|<img|@import|url\(/i)
+    expect(html).not.toMatch(/(src|href)=/i)
+    expect(html).toContain('content="default-src \'none\'; style-src \'unsafe-inline\'"')
+  })
+
+  it('drop marks where the naive deploy dropped, none for the draining one', () => {
+    const marks = (html: string): number => (html.match(/class="drop-mark"/g) ?? []).length
+    expect(marks(renderHtml(naive))).toBeGreaterThan(0)
+    expect(marks(renderHtml(clean))).toBe(0)
+    expect(renderHtml(clean)).toContain('no request failed')
+  })
+
+  it('one lane per instance, and what the user typed is escaped', () => {
+    const r = { ...clean, parameters: { ...clean.parameters, to: { ...clean.parameters.to, command: '</table><b>x</b>' } } }
+    const html = renderHtml(r)
+    expect((html.match(/<g class="lane"/g) ?? []).length).toBe(new Set(clean.events.map((e) => e.instance)).size)
+    expect(html).toContain('&lt;/table&gt;&lt;b&gt;x&lt;/b&gt;')
+    expect(html).not.toContain('<b>x</b>')
+  })
+
+  it('renders what a measurement carries: a decision, n, k, an estimate and a bound when present', () => {
+    const progressive = bad.progressive
+    if (!progressive) throw new Error('fixture: the bad canary has no progressive record')
+    const analyses = progressive.analyses.map((a) => ({
+      ...a,
+      measurements: a.measurements.map((m) => ({ ...m, n: 40, k: 3, estimate: 0.075, boundary: 0.02, decision: 'failed' })),
+    }))
+    const html = renderHtml({ ...bad, progressive: { ...progressive, analyses } })
+    expect(html).toContain('data-decision="failed"')
+    expect(html).toMatch(/n 40, k 3, estimate 0.075, bound 0.02/)
+  })
+
+  it('an older report without failure records still renders', () => {
+    const { failures: _f, ...old } = naive
+    const html = renderHtml(old as unknown as Report)
+    expect(html).toContain('id="chart-failures"')
+  })
+})
+
+describe('writing the outputs', () => {
+  it('one that cannot be written is reported; the others are written; nothing throws', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-out-'))
+    const d = dir
+    const res = writeOutputs({ html: path.join(d, 'r.html'), junit: path.join(d, 'missing', 'r.xml'), markdown: path.join(d, 'r.md') }, deployViews(naive), {})
+    expect(res.written.map((w) => w.kind)).toEqual(['html', 'markdown'])
+    expect(res.errors).toHaveLength(1)
+    expect(res.errors[0]).toMatch(/^--junit .*missing\/r\.xml: could not write the junit report: ENOENT/)
+    expect(fs.existsSync(path.join(d, 'r.html'))).toBe(true)
+  })
+})
