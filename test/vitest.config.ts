@@ -24,7 +24,7 @@ export default defineConfig({
   resolve: { alias },
   test: {
     root,
-    reporters: ['default'],
+    reporters: ['default', './test/helpers/durations-reporter.ts'],
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/**/*.unit.test.ts'], testTimeout: 20_000 } },
       {

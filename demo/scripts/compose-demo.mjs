@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A blue-green switch under load with docker-compose.yml (issue 6), scripted:
+// A blue-green switch under load with docker-compose.yml, scripted:
 //   1. blue (zerodrop-demo:v1), green (zerodrop-demo:v2) beside it, and the router (pool: blue)
 //      come up; load starts through the router: exact keep-alive clients from the host (count
 //      every request) and the compose `load` service (autocannon + exact clients, in a container);

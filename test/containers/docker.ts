@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import http from 'node:http'
 import { promisify } from 'node:util'
-import { describe, it } from 'vitest'
+import { describeWith } from '../helpers/tools.js'
 import { GenericContainer, type StartedTestContainer, type WaitStrategy } from 'testcontainers'
 
 // Ryuk (testcontainers' reaper) is an image that cannot be pulled here: the tests remove
@@ -40,24 +40,10 @@ export const dockerUnavailable = await unavailableReason()
 
 /**
  * `describe` that runs only where a Docker engine and the demo images are present. Elsewhere it
- * skips with a loud message, unless ZERODROP_REQUIRE_DOCKER=1, where the skip is a failure.
+ * skips with a loud line, unless ZERODROP_REQUIRE_DOCKER=1, where the skip is a failure.
  */
 export function describeWithDocker(name: string, fn: () => void): void {
-  if (dockerUnavailable === undefined) {
-    describe(name, fn)
-    return
-  }
-  if (REQUIRE_DOCKER) {
-    describe(name, () => {
-      it('needs a Docker engine (ZERODROP_REQUIRE_DOCKER=1)', () => {
-        throw new Error(`container tests required by ZERODROP_REQUIRE_DOCKER=1, but ${dockerUnavailable}`)
-      })
-    })
-    return
-  }
-  const bar = '!'.repeat(100)
-  console.warn(`\n${bar}\n!! SKIPPED: ${name}\n!! ${dockerUnavailable}\n!! (set ZERODROP_REQUIRE_DOCKER=1 to make this a failure)\n${bar}\n`)
-  describe.skip(name, fn)
+  describeWith('docker', dockerUnavailable, name, fn)
 }
 
 /** GET on loopback with its own connection; resolves the status, or 0 when it failed (and why). */
@@ -188,7 +174,7 @@ export async function imageSizeMb(image: string): Promise<number> {
   return Math.round(Number(await docker(['image', 'inspect', image, '--format', '{{.Size}}'])) / 1e6)
 }
 
-/** A fact line the test run prints: the figures issue 6 asks for. */
+/** A fact line the test run prints: the container figures (startup, stop-to-exit). */
 export function figure(fields: Record<string, unknown>): void {
   console.log(`container figure ${JSON.stringify(fields)}`)
 }

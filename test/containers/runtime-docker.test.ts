@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, expect, it } from 'vitest'
 import type { Report } from '@zerodrop/fleet'
-import { ROOT } from '../helpers/process.js'
+import { ROOT, CLI } from '../helpers/process.js'
 import { describeWithDocker, docker } from './docker.js'
 
 // Issue 6: `zerodrop deploy --runtime docker`: a rolling deploy whose instances are containers
@@ -12,7 +12,6 @@ import { describeWithDocker, docker } from './docker.js'
 // zero dropped. Negative control in the same harness: the naive demo (NAIVE=1, exits at once on
 // SIGTERM) in the same containers drops requests.
 
-const CLI = `${ROOT}packages/fleet/bin/zerodrop.js`
 const dirs: string[] = []
 // the docker runtime labels its containers with this, so cleanup never touches anyone else's
 const OWNER = `zerodrop-test-${process.pid}`

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { afterEachCleanup, expectBalanced, expectNothingLeft, period, run } from './progressive-harness.js'
 
-// Blue-green under load (issue 4): green proven on the preview before any user sees it, the
+// Blue-green under load: green proven on the preview before any user sees it, the
 // switch after the endpoint lag, post-promotion analysis with an instant flip back, blue drained
 // after scaleDownDelaySeconds — on real processes behind real routers, counted request by request.
 

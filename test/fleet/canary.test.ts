@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
+import { CLI } from '../helpers/process.js'
 import type { Report } from '@zerodrop/fleet'
 import { afterEachCleanup, DEMO, expectBalanced, expectNothingLeft, period, run } from './progressive-harness.js'
 
-// Canary under load (issue 4): weights, analysis-gated steps, abort, promotion — on real
+// Canary under load: weights, analysis-gated steps, abort, promotion — on real
 // processes behind the real router, counted request by request.
 
 afterEach(async (ctx) => afterEachCleanup(ctx.task.result?.state === 'fail'))
@@ -145,7 +145,6 @@ describe('canary', () => {
 })
 
 describe('zerodrop deploy --strategy canary (the CLI)', () => {
-  const CLI = fileURLToPath(new URL('../../packages/fleet/bin/zerodrop.js', import.meta.url))
   let dir: string | undefined
 
   afterEach(() => {

@@ -3,14 +3,11 @@ import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { CLI, DEMO, freePort, portIsFree } from '../helpers/process.js'
 import { groupAlive } from '@zerodrop/fleet'
 
 // The `zerodrop` bin as a user runs it: a child process, its exit code, its stderr.
-
-const CLI = fileURLToPath(new URL('../../packages/fleet/bin/zerodrop.js', import.meta.url))
-const DEMO = fileURLToPath(new URL('../../demo/dist/server.js', import.meta.url))
 
 let dir: string
 let pidFile: string
@@ -73,24 +70,6 @@ function expectNoneAlive(groups: number[]): void {
   for (const g of groups) expect(groupAlive(g), `process group ${g}`).toBe(false)
 }
 
-function freePortNumber(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer()
-    s.once('error', () => resolve(false))
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-  })
-}
-
 const recorded = (cmd: string): string => `echo $$ >> ${pidFile}; ${cmd}`
 const demo = (env: string): string => recorded(`DRAIN_DELAY_MS=1500 ${env} exec node ${DEMO}`)
 const fast = ['--probe-period-ms', '200', '--lead-ms', '500', '--tail-ms', '500', '--quiet']
@@ -126,7 +105,7 @@ describe('zerodrop CLI', () => {
   })
 
   it('a --from command that exits at once: exit 64 naming --from, with its log, nothing left running', async () => {
-    const port = await freePortNumber()
+    const port = await freePort()
     const r = await cli(['deploy', '--from', recorded('echo boom >&2; exit 3'), '--to', demo('APP_VERSION=v2'), '--port', String(port), ...fast])
     expect(r.code).toBe(64)
     expect(r.stderr).toMatch(/--from: expected a command that starts a server on \$PORT, instead .* exited at once \(code 3/)
@@ -137,7 +116,7 @@ describe('zerodrop CLI', () => {
   })
 
   it('a --to command that exits at once: exit 64 naming --to, the running fleet stopped', { timeout: 60_000 }, async () => {
-    const port = await freePortNumber()
+    const port = await freePort()
     const r = await cli(['deploy', '--from', demo('APP_VERSION=v1'), '--to', demo('CRASH_ON_START=1 APP_VERSION=v2'), '--port', String(port), ...fast])
     expect(r.code).toBe(64)
     expect(r.stderr).toMatch(/--to: expected a command that starts a server on \$PORT, instead .* exited at once \(code 1/)

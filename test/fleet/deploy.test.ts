@@ -1,13 +1,12 @@
 import fs from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
+import { DEMO } from '../helpers/process.js'
 import { expectNothingLeft } from './progressive-harness.js'
 import { deploy, formatReport, killAllInstancesSync, type DeployOptions, type Report } from '@zerodrop/fleet'
 
 // End-to-end: the demo service (demo/dist/server.js, built by `npm test`) rolled v1 → v2 on a
 // real fleet — real processes, real router, real autocannon load — and counted request by request.
 
-const DEMO = fileURLToPath(new URL('../../demo/dist/server.js', import.meta.url))
 const reports: Report[] = []
 /** the deploy in progress: aborted in afterEach if a test failed or timed out under it */
 let current: { controller: AbortController; settled: Promise<unknown> } | undefined

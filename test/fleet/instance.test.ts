@@ -1,8 +1,8 @@
-import { fileURLToPath } from 'node:url'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { DEMO } from '../helpers/process.js'
 import { Instance, groupAlive, killAllInstancesSync, liveProcessGroups } from '#fleet/runtime/instance.js'
 import { resolveDeployOptions, resolveFenceposts, type ProbesOptions } from '#fleet/options/deploy.js'
 import { freePort } from '#fleet/core/ports.js'
@@ -10,7 +10,6 @@ import { InvalidOptionError } from '#fleet/core/errors.js'
 
 // The process runtime on its own: real children, real signals, real probes.
 
-const DEMO = fileURLToPath(new URL('../../demo/dist/server.js', import.meta.url))
 const instances: Instance[] = []
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-instance-test-'))
 

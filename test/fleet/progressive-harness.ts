@@ -1,5 +1,4 @@
 import net from 'node:net'
-import { fileURLToPath } from 'node:url'
 import { expect } from 'vitest'
 import { deploy, formatReport, groupAlive, killAllInstancesSync, liveProcessGroups, type DeployOptions, type Report } from '@zerodrop/fleet'
 
@@ -7,7 +6,9 @@ import { deploy, formatReport, groupAlive, killAllInstancesSync, liveProcessGrou
 // fleet — real processes, real routers, real autocannon load — at a fixed rate of about half of
 // what this 2-core machine sustains, with short analysis intervals.
 
-export const DEMO = fileURLToPath(new URL('../../demo/dist/server.js', import.meta.url))
+import { DEMO } from '../helpers/process.js'
+
+export { DEMO }
 
 export function revision(env: string, version: string): string {
   return `DRAIN_DELAY_MS=1500 SHUTDOWN_TIMEOUT_MS=5000 APP_VERSION=${version} ${env} exec node ${DEMO}`

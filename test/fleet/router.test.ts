@@ -2,6 +2,7 @@ import http from 'node:http'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
+import { waitFor } from '../helpers/process.js'
 import { createRouter, startExactLoad, type Router, type RouterOptions } from '@zerodrop/fleet'
 import { RequestFramingParser, ResponseFramingParser } from '#fleet/router/framing.js'
 
@@ -89,14 +90,6 @@ function keepAliveAgent(): http.Agent {
   const a = new http.Agent({ keepAlive: true, maxSockets: 1 })
   cleanups.push(() => a.destroy())
   return a
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
 }
 
 function tcpHandles(): number {
@@ -242,7 +235,7 @@ describe('l4 router', () => {
     first.socket.on('end', () => (seen.end = true))
     first.socket.on('error', (e) => (seen.error = e))
     first.socket.on('close', () => (seen.closed = true))
-    await waitFor('the idle client socket to be closed', () => seen.closed)
+    await waitFor('the idle client socket to be closed', 10_000, () => seen.closed)
     expect(seen.end).toBe(true)
     expect(seen.error).toBe(null)
     const second = await get(r.port, agent)
@@ -360,9 +353,9 @@ describe('l4 router', () => {
     socket.setEncoding('latin1')
     socket.on('data', (d: string) => (received += d))
     socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n')
-    await waitFor('the 101', () => received.includes('\r\n\r\n'))
+    await waitFor('the 101', 10_000, () => received.includes('\r\n\r\n'))
     socket.write('GET /not-a-request HTTP/1.1\r\n\r\n')
-    await waitFor('the echo', () => received.endsWith('GET /not-a-request HTTP/1.1\r\n\r\n'))
+    await waitFor('the echo', 10_000, () => received.endsWith('GET /not-a-request HTTP/1.1\r\n\r\n'))
     const s = r.stats()
     expect(s.total.requests).toBe(1)
     expect(s.total.responses['1xx']).toBe(1)
@@ -403,7 +396,7 @@ describe('l4 router', () => {
   })
 
   it('close() ends client connections and leaves no open handles', async () => {
-    await waitFor("earlier tests' sockets to close", () => tcpHandles() === 0)
+    await waitFor("earlier tests' sockets to close", 10_000, () => tcpHandles() === 0)
     const a = await upstream('a')
     const r = await createRouter()
     r.add({ id: 'a', revision: 'v1', host: '127.0.0.1', port: a.port })
@@ -414,12 +407,12 @@ describe('l4 router', () => {
     expect(r.stats().openConnections).toBe(1)
     await r.close()
     await r.close() // idempotent
-    await waitFor('the client socket to see end', () => ended)
+    await waitFor('the client socket to see end', 10_000, () => ended)
     expect(r.stats().openConnections).toBe(0)
     agent.destroy()
     await expect(get(r.port, false)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
     await cleanups.pop()?.() // the upstream
-    await waitFor('every TCP handle to close', () => tcpHandles() === 0)
+    await waitFor('every TCP handle to close', 10_000, () => tcpHandles() === 0)
   })
 })
 
@@ -573,7 +566,7 @@ describe('l7 router', () => {
   })
 
   it('close() leaves no open handles', async () => {
-    await waitFor("earlier tests' sockets to close", () => tcpHandles() === 0)
+    await waitFor("earlier tests' sockets to close", 10_000, () => tcpHandles() === 0)
     const a = await upstream('a')
     const r = await createRouter({ mode: 'l7' })
     r.add({ id: 'a', revision: 'v1', host: '127.0.0.1', port: a.port })
@@ -583,7 +576,7 @@ describe('l7 router', () => {
     agent.destroy()
     expect(r.stats().openConnections).toBe(0)
     await cleanups.pop()?.()
-    await waitFor('every TCP handle to close', () => tcpHandles() === 0)
+    await waitFor('every TCP handle to close', 10_000, () => tcpHandles() === 0)
   })
 })
 

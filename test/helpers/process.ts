@@ -4,6 +4,36 @@ import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const DEMO = `${ROOT}demo/dist/server.js`
+/** The `zerodrop` command as npm links it (the committed launcher of the built CLI). */
+export const CLI = `${ROOT}packages/fleet/bin/zerodrop.js`
+
+/**
+ * Polls `probe` until it returns a value other than undefined or false (or resolves to one),
+ * and returns it; fails after `timeoutMs` naming what it waited for and the last error.
+ */
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | false | Promise<T | undefined | false>, intervalMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await probe()
+      if (v !== undefined && v !== false) return v
+    } catch (err) {
+      last = err
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`)
+    await new Promise((r) => setTimeout(r, intervalMs))
+  }
+}
+
+/** Whether nothing listens on `port` on 127.0.0.1 (a bind there succeeds). */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer()
+    s.once('error', () => resolve(false))
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
+  })
+}
 
 /** A free TCP port on 127.0.0.1 (bound on port 0, then released). */
 export async function freePort(): Promise<number> {

@@ -9,11 +9,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { CLI as cli } from '../helpers/process.js'
 import { killAllInstancesSync, liveProcessGroups, type Report } from '@zerodrop/fleet'
-import { k8sDir, repoRoot } from './manifests.js'
+import { k8sDir } from './manifests.js'
 import { demoEntry } from './processes.js'
 
-const cli = join(repoRoot, 'packages/fleet/bin/zerodrop.js')
 const dirs: string[] = []
 afterEach(() => {
   // On failure too: nothing the test started may outlive it.

@@ -1,5 +1,5 @@
 // packages/fleet/src/manifests/manifests.ts: a k8s/ strategy folder becomes plain fleet options, and every
-// field the fleet does not use is reported (issue 5, "The fleet follows the manifests").
+// field the fleet does not use is reported.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -2,38 +2,10 @@
 // stopped by PID.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { join } from 'node:path'
-import { repoRoot } from './manifests.js'
+import { DEMO, freePort, waitFor } from '../helpers/process.js'
 
-export const demoEntry = join(repoRoot, 'demo/dist/server.js')
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))))
-    })
-  })
-}
-
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe()
-      if (v !== undefined) return v
-    } catch (err) {
-      last = err
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`)
-}
+export { freePort, waitFor }
+export const demoEntry = DEMO
 
 export interface Proc {
   readonly name: string
@@ -61,7 +33,7 @@ export function startProcess(name: string, command: string, args: string[], env:
     child,
     output: () => out,
     async stop(timeoutMs = 35_000) {
-      // Once only: a second SIGTERM during the drain forces an immediate exit (DESIGN.md, step 6).
+      // Once only: a second SIGTERM during the drain forces an immediate exit (docs/architecture.md, drain contract step 6).
       if (!child.killed && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref())
       const res = await Promise.race([exited, timer])

@@ -36,7 +36,7 @@ const H2_SERVER = /^Http2(Secure)?Server$/
 
 /**
  * Tracks one server's connections and in-flight requests, and drains it following the
- * contract in DESIGN.md:
+ * contract in docs/architecture.md:
  * - during the delay every response carries `Connection: close` and no socket is touched;
  * - then the listener closes, idle sockets are ended (FIN, not RST), busy ones right after
  *   their response, and a socket that has not sent its first request yet gets a short grace.

@@ -270,7 +270,7 @@ export class Lifecycle {
   }
 
   /**
-   * The drain contract (DESIGN.md): readiness fails at once; for `drainDelayMs` requests are
+   * The drain contract (docs/architecture.md, "Counting a drop"): readiness fails at once; for `drainDelayMs` requests are
    * served with `Connection: close`; then the listeners close, in-flight requests finish,
    * idle sockets are ended, shutdown hooks run in reverse order, and the process exits 0.
    * Past `drainDelayMs + shutdownTimeoutMs` whatever is left is destroyed and the exit code is 1.

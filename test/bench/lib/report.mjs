@@ -13,7 +13,7 @@ function find(groups, server) {
   return undefined
 }
 
-/** Each target of issue 7: the figure, the limit, met or not. Undefined figures are "not measured". */
+/** Each performance target: the figure, the limit, met or not. Undefined figures are "not measured". */
 export function targets(results) {
   const out = []
   const o = results.overhead ?? []
@@ -210,7 +210,7 @@ export function readmeSection(results) {
     L.push('Fleet: not measured yet.')
   }
   L.push('')
-  L.push('Targets (issue 7):')
+  L.push('Targets:')
   L.push('')
   L.push(row(['target', 'measured', 'limit', 'met']))
   L.push(row(['---', '---:', '---', '---']))

@@ -1,6 +1,6 @@
 /**
  * The fleet's load (autocannon, paced, honouring `Connection: close`, plus exact keep-alive
- * clients) as a standalone process, for docker-compose.yml's `load` service (issue 6). It runs
+ * clients) as a standalone process, for docker-compose.yml's `load` service. It runs
  * until SIGTERM/SIGINT (or LOAD_SECONDS), then stops gracefully — every outstanding request
  * finishes — and prints one JSON line with autocannon's summary and the exact counts.
  *

@@ -5,7 +5,7 @@ import http from 'node:http'
  * lost (sent, then the connection reset or hung up before a full response), refused
  * (the connection could not be opened, so nothing was sent) or timeout.
  *
- * autocannon cannot be trusted for this (DESIGN.md, "Honesty rules"): when a connection
+ * autocannon cannot be trusted for this (docs/architecture.md, "Counting a drop"): when a connection
  * ends under an outstanding request its client reconnects and reuses the slot without
  * counting an error. Node's own http client reports every such loss.
  */

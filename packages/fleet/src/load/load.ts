@@ -7,7 +7,7 @@ type AutocannonClient = Parameters<NonNullable<Parameters<typeof autocannon>[0][
 export interface AutocannonSummary {
   readonly connections: number
   readonly targetRate: number
-  /** autocannon's own counters, for information only: they hide connection-level drops (DESIGN.md) */
+  /** autocannon's own counters, for information only: they hide connection-level drops (docs/architecture.md, "Counting a drop") */
   readonly responses: number
   readonly errors: number
   readonly timeouts: number

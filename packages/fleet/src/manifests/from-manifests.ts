@@ -1,7 +1,7 @@
 /**
  * `zerodrop deploy -f k8s/<strategy>/`: the fleet takes replicas, probes, grace period, strategy
  * parameters, canary steps and analysis thresholds from the manifests that ship, so a local run
- * exercises that configuration (issue 5). Flags given on the command line win over the files.
+ * exercises that configuration. Flags given on the command line win over the files.
  */
 import { formatManifestIssues, loadManifests, type LoadedManifests, type ManifestIssue } from './manifests.js'
 import type { DeployOptions, ProbesOptions, RollingOptions } from '../options/deploy.js'

@@ -1,7 +1,7 @@
 /**
  * Reads a k8s/ strategy folder (a Deployment, or an Argo Rollouts Rollout with its
  * AnalysisTemplates) into plain fleet options, so a local run exercises the configuration that
- * ships (issue 5). Every field the fleet does not use is reported — `unsupported` when it is a
+ * ships. Every field the fleet does not use is reported — `unsupported` when it is a
  * known Kubernetes field the fleet does not model, `unknown` when the loader does not know it at
  * all (a typo, or a newer API field) — never silently dropped.
  */
@@ -55,7 +55,7 @@ export interface AnalysisMetric {
   readonly max: number | undefined
 }
 
-/** The gate the fleet's analysis applies, in its own terms (issue 4's `--max-error-rate`, `--max-p99-ms`, ...). */
+/** The gate the fleet's analysis applies, in its own terms (`--max-error-rate`, `--max-p99-ms`, ...). */
 export interface AnalysisOptions {
   readonly maxErrorRate: number | undefined
   readonly maxP99Ms: number | undefined

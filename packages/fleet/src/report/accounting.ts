@@ -81,7 +81,7 @@ export function ledgerGap(a: RevisionAccount): number {
 }
 
 /**
- * DESIGN.md "Honesty rules": dropped = lost + reset + refused + timeouts + non-2xx answers, counted
+ * docs/architecture.md "Counting a drop": dropped = lost + reset + refused + timeouts + non-2xx answers, counted
  * per request by the router (which never retries; requests that found no endpoint are among its
  * `refused`), plus any the router counted but never settled, plus refused connections. The exact clients on the load side cross-check it: every
  * drop they saw must be among the router's; if not, the larger count is reported.

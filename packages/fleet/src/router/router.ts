@@ -10,7 +10,7 @@ import type { ResolvedRouterOptions, Router, RouterEngine, RouterLogger, RouterM
 export type * from './types.js'
 
 /**
- * The fleet's front door (DESIGN.md, "Fleet model").
+ * The fleet's front door (docs/architecture.md, "Fleet model").
  *
  * - `l4`, like kube-proxy: each client connection is pinned, when it connects, to one endpoint
  *   of the pool, with exactly one upstream socket, until either side closes. Bytes pass through

@@ -1,5 +1,5 @@
 /**
- * The fleet's router as a standalone process, for docker-compose.yml (issue 6): it fronts the
+ * The fleet's router as a standalone process, for docker-compose.yml: it fronts the
  * demo containers (host network, loopback only) and exposes a small admin API on loopback so a
  * script can switch blue to green while load flows.
  *

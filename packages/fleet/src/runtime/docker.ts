@@ -1,5 +1,5 @@
 /**
- * The fleet's `docker` instance runtime (DESIGN.md "Fleet model"; issue 6): each instance is a
+ * The fleet's `docker` instance runtime (docs/architecture.md, "Fleet model"): each instance is a
  * container on the host network, listening on the instance's PORT on 127.0.0.1, stopped with
  * `docker stop -t <grace>` (SIGTERM to the container's PID 1, SIGKILL after the grace period).
  *
