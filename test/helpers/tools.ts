@@ -15,6 +15,7 @@ export const TOOLS = {
   chromium: { command: 'chromium', args: ['--version'], install: 'apt-get install chromium' },
   postgres: { command: 'pg_ctlcluster', args: ['--help'], install: 'apt-get install postgresql (or bash .ci/postgres.sh)' },
   valgrind: { command: 'valgrind', args: ['--version'], install: 'apt-get install valgrind' },
+  script: { command: 'script', args: ['--version'], install: 'apt-get install bsdutils (util-linux script, for pseudo-terminal tests)' },
 } as const satisfies Record<string, { command: string; args: readonly string[]; install: string }>
 
 export type ToolName = keyof typeof TOOLS | 'docker'

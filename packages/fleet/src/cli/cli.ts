@@ -8,6 +8,7 @@ import type { DeployOptions, ProbeOptions } from '../options/deploy.js'
 import { parseStepsFlag } from '../options/progressive.js'
 import { EXIT_CODES, formatReport } from '../report/report.js'
 import { deployViews, writeOutputs, type OutputFiles } from '../report/outputs.js'
+import { createProgress } from './progress.js'
 import { applyRuntimeFlags } from '../runtime/docker.js'
 import { verifyMain } from './verify.js'
 
@@ -107,7 +108,8 @@ output
   --markdown FILE                     write the summary table as Markdown; with $GITHUB_STEP_SUMMARY set it is
                                       also appended there (the report files never change the exit code)
   --run-dir DIR                       folder for instance logs (default a new folder in the temp dir)
-  --quiet                             no progress lines on stderr
+  --quiet                             no progress on stderr (on a terminal: event lines under one live status line;
+                                      elsewhere: the event lines only)
   -h, --help                          this text
 
 exit codes
@@ -443,6 +445,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0
   }
   const controller = new AbortController()
+  const progress = createProgress(process.stderr, { quiet: parsed.quiet })
   let signals = 0
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++
@@ -450,7 +453,7 @@ export async function main(argv: string[]): Promise<number> {
       killAllInstancesSync()
       process.exit(130)
     }
-    process.stderr.write(`zerodrop: ${signal}: stopping every instance (again to force)\n`)
+    progress.line(`zerodrop: ${signal}: stopping every instance (again to force)`)
     controller.abort(signal)
   }
   process.on('SIGINT', onSignal)
@@ -460,8 +463,10 @@ export async function main(argv: string[]): Promise<number> {
     const report = await deploy({
       ...parsed.options,
       signal: controller.signal,
-      ...(parsed.quiet ? {} : { onProgress: (e: { t: number; message: string }) => process.stderr.write(`[${(e.t / 1000).toFixed(1).padStart(6)} s] ${e.message}\n`) }),
+      ...(parsed.quiet ? {} : { onProgress: progress.event }),
+      ...(progress.status === undefined ? {} : { onStatus: progress.status }),
     })
+    progress.end()
     process.stdout.write(`${formatReport(report)}\n`)
     const out = writeOutputs(parsed.outputs, deployViews(report))
     for (const e of out.errors) process.stderr.write(`zerodrop: ${e}\n`)
@@ -479,6 +484,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`zerodrop: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
     return 70
   } finally {
+    progress.end()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }

@@ -22,6 +22,34 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
+/** The live status line's source: the router's counters and the fleet's counts, every `statusIntervalMs`. */
+function startStatus(o: ResolvedDeployOptions, r: Router, f: Fleet, t0: number, status: { phase: string; step: string }): NodeJS.Timeout {
+  let last = { at: Date.now(), requests: 0 }
+  const timer = setInterval(() => {
+    const s = r.stats().total
+    const now = Date.now()
+    const fails = s.failures.lost + s.failures.reset + s.failures.refused + s.failures.timeout + s.aborted + s.refusedConnections
+    const non2xx = s.responses['1xx'] + s.responses['3xx'] + s.responses['4xx'] + s.responses['5xx']
+    // resetStats() at the load's start sets the count back
+    const delta = s.requests >= last.requests ? s.requests - last.requests : s.requests
+    const rps = now > last.at ? (delta * 1000) / (now - last.at) : 0
+    last = { at: now, requests: s.requests }
+    const minReadyMs = o.rolling.minReadySeconds * 1000
+    const revisions: Record<string, { ready: number; available: number; terminating: number }> = {}
+    for (const rev of [o.from.name, o.to.name]) {
+      const c = f.counts(rev, minReadyMs)
+      revisions[rev] = { ready: c.ready, available: c.available, terminating: c.terminating }
+    }
+    try {
+      o.onStatus?.({ t: now - t0, phase: status.phase, step: status.step, revisions, rps, requests: s.requests, failed: fails + non2xx })
+    } catch {
+      // a status line that cannot be drawn must not stop the deploy
+    }
+  }, o.statusIntervalMs)
+  timer.unref()
+  return timer
+}
+
 /**
  * Runs `from` as a fleet of `replicas` instances behind a router, drives load through the router,
  * deploys `to` with the strategy, stops the load gracefully and reports every request's fate.
@@ -42,6 +70,8 @@ export async function deploy(options: DeployOptions): Promise<Report> {
   let fleet: Fleet | undefined
   let load: RunningLoad | undefined
   let loadStopped: Promise<LoadResult> | undefined
+  let statusTimer: NodeJS.Timeout | undefined
+  const status = { phase: 'starting', step: '' }
   try {
     router = await createRouter({
       mode: o.router,
@@ -53,6 +83,7 @@ export async function deploy(options: DeployOptions): Promise<Report> {
     const r = router
     const f = new Fleet(o, r, runDir, progress)
     fleet = f
+    if (o.onStatus) statusTimer = startStatus(o, r, f, t0, status)
     const check = (): void => {
       if (f.fatal) throw f.fatal
       if (o.signal?.aborted) throw new AbortedError(String(o.signal.reason ?? 'signal'))
@@ -98,6 +129,7 @@ export async function deploy(options: DeployOptions): Promise<Report> {
     r.resetStats()
     progress(`${o.from.name} ${o.replicas}/${o.replicas} ready; load ${o.load.rate} req/s over ${o.load.connections} connections to ${url}`)
     load = await startLoad(url, o.load, maxLoadMs)
+    status.phase = 'lead'
     const runningLoad = load
     await waitUntil(o.load.leadMs)
     // a request shape the running revision does not answer with 2xx would count every request as dropped
@@ -131,6 +163,8 @@ export async function deploy(options: DeployOptions): Promise<Report> {
           revisions: { [o.from.name]: f.counts(o.from.name, minReadyMs), [o.to.name]: f.counts(o.to.name, minReadyMs) },
           routerRequests: requestsByRevision(),
         })
+        status.phase = phase
+        status.step = action
         progress(`${phase}: ${action}`)
       },
       progress,
@@ -140,6 +174,8 @@ export async function deploy(options: DeployOptions): Promise<Report> {
     const result = await strategy.run(ctx)
     const rolloutDurationMs = result.completedAt
 
+    status.phase = 'tail'
+    status.step = `${result.outcome}; load runs ${o.load.tailMs} ms more`
     progress(`${result.outcome} after ${(rolloutDurationMs / 1000).toFixed(1)} s; load runs ${o.load.tailMs} ms more, then stops gracefully`)
     await waitUntil(o.load.tailMs)
     loadStopped = runningLoad.stop()
@@ -206,6 +242,7 @@ export async function deploy(options: DeployOptions): Promise<Report> {
     }
     return report
   } finally {
+    clearInterval(statusTimer)
     // on an error or an abort: instances first (requests to them now fail fast), then the load
     await fleet?.killAll()
     if (load && !loadStopped) await load.stop().catch(() => undefined)

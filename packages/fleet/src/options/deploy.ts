@@ -157,6 +157,24 @@ export interface ProgressEvent {
   readonly message: string
 }
 
+/** What the fleet is doing now, for a live status line. */
+export interface DeployStatus {
+  /** ms since the deploy started */
+  readonly t: number
+  /** 'starting' until the load runs, 'lead' before the rollout, then the phase of the latest step */
+  readonly phase: string
+  /** the latest step's action ('' before the first) */
+  readonly step: string
+  /** instances per revision: ready, available (ready for minReadySeconds), terminating */
+  readonly revisions: Readonly<Record<string, { readonly ready: number; readonly available: number; readonly terminating: number }>>
+  /** router requests per second over the last interval */
+  readonly rps: number
+  /** router requests since the load started */
+  readonly requests: number
+  /** failed requests and refused connections so far, as the router counts them (a bad release's 5xx among them) */
+  readonly failed: number
+}
+
 export interface DeployOptions {
   /** @default 'rolling' */
   readonly strategy?: StrategyName
@@ -189,6 +207,10 @@ export interface DeployOptions {
   readonly signal?: AbortSignal
   /** Called with a line of progress during long waits. */
   readonly onProgress?: (event: ProgressEvent) => void
+  /** Called every `statusIntervalMs` with the fleet's state, for a live status line. */
+  readonly onStatus?: (status: DeployStatus) => void
+  /** @default 250 */
+  readonly statusIntervalMs?: number
 }
 
 export interface ResolvedDeployOptions {
@@ -210,6 +232,8 @@ export interface ResolvedDeployOptions {
   readonly upstreamIdleTimeoutMs: number | undefined
   readonly signal: AbortSignal | undefined
   readonly onProgress: ((event: ProgressEvent) => void) | undefined
+  readonly onStatus: ((status: DeployStatus) => void) | undefined
+  readonly statusIntervalMs: number
 }
 
 const PROBE_DEFAULTS = Object.freeze({ initialDelayMs: 0, periodMs: 1000, timeoutMs: 1000, successThreshold: 1, failureThreshold: 3 })
@@ -429,5 +453,7 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
     upstreamIdleTimeoutMs: options.upstreamIdleTimeoutMs === undefined ? undefined : int('upstreamIdleTimeoutMs', options.upstreamIdleTimeoutMs, 0, 1),
     signal: options.signal,
     onProgress: options.onProgress,
+    onStatus: options.onStatus,
+    statusIntervalMs: int('statusIntervalMs', options.statusIntervalMs, 250, 10),
   })
 }
