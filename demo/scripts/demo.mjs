@@ -2,15 +2,21 @@
 // rolling, blue-green, canary — then the same rolling deploy of the naive variant that exits at
 // once on SIGTERM, and a canary of a bad release (FAIL_RATE=0.1) that the analysis catches and
 // rolls back; the outcomes side by side. `npm run demo` has built everything before this runs.
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { deploy, formatReport } from '@zerodrop/fleet'
+import { deploy, formatReport, writeHtml } from '@zerodrop/fleet'
 
 const server = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 if (!existsSync(server)) {
   console.error(`demo: expected the built demo service at ${server}, instead found nothing; run 'npm run demo' (it builds first)`)
   process.exit(64)
 }
+
+// one report page per run (gitignored): ZERODROP_DEMO_REPORTS=DIR to put them elsewhere
+const pagesDir = path.resolve(process.env.ZERODROP_DEMO_REPORTS ?? fileURLToPath(new URL('../../.zerodrop/demo/', import.meta.url)))
+mkdirSync(pagesDir, { recursive: true })
+const pages = []
 
 const controller = new AbortController()
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => controller.abort(signal))
@@ -76,6 +82,10 @@ for (const [i, run] of runs.entries()) {
     const report = await deploy({ ...common, ...run.options, from: run.from, to: run.to })
     reports.push(report)
     console.log(`\n${formatReport(report)}`)
+    const page = path.join(pagesDir, `${i + 1}-${run.short.replace(/[^a-z0-9]+/g, '-')}.html`)
+    writeHtml(page, report)
+    pages.push(page)
+    console.log(`page      ${page}`)
   } catch (err) {
     console.error(`demo: the deploy failed: ${err instanceof Error ? err.message : String(err)}`)
     process.exit(controller.signal.aborted ? 130 : 1)
@@ -114,5 +124,6 @@ console.log(
     ? `The bad canary was caught after ${s(bad.progressive.detection?.detectionMs)} and rolled back: it failed ${b.failed} requests, within the bound ${b.bound.toFixed(1)} (its error rate × the requests its weight allowed); nothing else was dropped (${bad.dropped}).`
     : `The bad canary was not caught by a failed analysis (${bad.verdict}: ${bad.reason ?? 'no reason'}).`,
 )
+console.log(`\nreport pages (open in a browser; no network needed):\n${pages.map((p, i) => `  ${runs[i].short.padEnd(16)} file://${p}`).join('\n')}`)
 const ok = runs.every((run, i) => run.expected(reports[i]))
 process.exitCode = ok ? 0 : 1
