@@ -17,6 +17,8 @@ const EXPORTS = [
   'formatManifestIssues', 'formatReport', 'freePort', 'groupAlive', 'histogramQuantile', 'judge', 'killAllInstancesSync',
   'liveProcessGroups', 'loadManifests', 'parseArgoDuration', 'parsePrometheusText', 'parseStepsFlag', 'queryScalar', 'renderQuery',
   'resolveDeployOptions', 'resolveFenceposts', 'resolveRouterOptions', 'rolling', 'runAnalysis', 'startExactLoad', 'writeTargetsFile',
+  'appendStepSummary', 'deployChecks', 'deploySuite', 'deployViews', 'errorSuite', 'renderHtml', 'renderJUnit', 'renderMarkdown',
+  'writeHtml', 'writeJUnit', 'writeOutputs',
 ]
 
 const FLAGS = [
@@ -29,7 +31,7 @@ const FLAGS = [
   '--prometheus-targets-file', '--prometheus-url', '--quiet', '--rate', '--readiness-path', '--reconnect-rate', '--replicas',
   '--router', '--run-dir', '--runtime', '--scale-down-delay-seconds', '--startup-failure-threshold', '--startup-path', '--steps',
   '--strategy', '--tail-ms', '--termination-grace-period-seconds', '--time-scale', '--timeout-ms', '--to', '--to-image',
-  '--upstream-idle-timeout-ms',
+  '--upstream-idle-timeout-ms', '--html', '--junit', '--markdown',
 ]
 
 const REPORT_FIELDS = [
@@ -39,6 +41,7 @@ const REPORT_FIELDS = [
   'accounting.connections', 'accounting.requests', 'accounting.ok', 'accounting.non2xx', 'accounting.status', 'accounting.lost',
   'accounting.reset', 'accounting.refused', 'accounting.timeout', 'accounting.aborted', 'accounting.unaccounted',
   'accounting.dropped', 'accounting.noEndpoint', 'accounting.byRevision', 'accounting.crossCheck', 'perSecond', 'instances', 'runDir',
+  'timing.eventsOriginMs', 'failures', 'failures.records', 'failures.omitted',
 ]
 
 let dir: string | undefined
