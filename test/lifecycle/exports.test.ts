@@ -12,7 +12,7 @@ describe('@zerodrop/lifecycle public surface', () => {
       'CheckTimeoutError', 'DEFAULTS', 'DEFAULT_BUCKETS', 'DuplicateNameError', 'ERROR_CODES', 'HookTimeoutError',
       'InvalidCheckError', 'InvalidOptionError', 'Lifecycle', 'PROBES', 'PROBE_LIVENESS', 'PROBE_READINESS', 'PROBE_STARTUP',
       'STATES', 'STATE_DRAINING', 'STATE_READY', 'STATE_STARTING', 'STATE_STOPPED', 'STATE_STOPPING', 'UNMATCHED_ROUTE',
-      'ZeroDropError', 'createLifecycle', 'createMetrics', 'resolveOptions',
+      'WS_GOING_AWAY', 'ZeroDropError', 'createLifecycle', 'createMetrics', 'resolveOptions',
     ])
     expect(root.STATES).toEqual(['starting', 'ready', 'draining', 'stopping', 'stopped'])
   })

@@ -32,7 +32,7 @@ describe('options are resolved once and bad ones throw a typed error naming the 
     [{ metrics: { prefix: 'my-app' } }, 'metrics.prefix', /valid Prometheus metric name prefix/],
     [{ adminPort: 70000 }, 'adminPort', /an integer from 0 to 65535, instead got 70000/],
     // the quoting was garbled ("instead got 'an unknown option 'drainDelay'' (string)") and there was no suggestion
-    [{ drainDelay: 5000 }, 'drainDelay', /^unknown option 'drainDelay': did you mean 'drainDelayMs'\? expected one of drainDelayMs, shutdownTimeoutMs, /],
+    [{ drainDelayz: 5000 }, 'drainDelayz', /^unknown option 'drainDelayz': did you mean 'drainDelay'\? expected one of drainDelay, drainDelayMs, shutdownTimeoutMs, /],
     [{ shutdowntimeoutms: 5000 }, 'shutdowntimeoutms', /did you mean 'shutdownTimeoutMs'\?/],
     [{ colour: 'red' }, 'colour', /^unknown option 'colour': expected one of /],
     // Node fires a longer setTimeout after 1 ms (TimeoutOverflowWarning): these were accepted
@@ -47,6 +47,11 @@ describe('options are resolved once and bad ones throw a typed error naming the 
     [{ signals: ['SIGTERM', 'SIGKILL'] }, 'signals[1]', /SIGKILL cannot be caught, so it can never start a drain/],
     [{ signals: ['SIGSTOP'] }, 'signals[0]', /SIGSTOP cannot be caught/],
     [{ signals: [15] }, 'signals[0]', /instead got 15$/],
+    [{ drainDelay: 1000, drainDelayMs: 1000 }, 'drainDelay', /given alone/],
+    [{ drainDelay: { quietMs: 0 } }, 'drainDelay.quietMs', /more than 0 ms/],
+    [{ drainDelay: { minMs: 3000, maxMs: 2000 } }, 'drainDelay.maxMs', /at least drainDelay.minMs \(3000 ms\)/],
+    [{ drainDelay: { quiet: 1000 } }, 'drainDelay.quiet', /^unknown option 'drainDelay.quiet': did you mean 'quietMs'\?/],
+    [{ drainDelay: { maxMs: 15_000 } }, 'drainDelay.maxMs + shutdownTimeoutMs', /at most gracePeriodMs \(30000 ms\).*instead got 35000/],
   ])('%j → %s', (options, option, message) => {
     let error: unknown
     try {
@@ -59,6 +64,14 @@ describe('options are resolved once and bad ones throw a typed error naming the 
     expect((error as Error).message).toContain(`option '${option}'`)
     expect((error as Error).message).not.toMatch(/''|\(string\)/)
     expect((error as Error).message).toMatch(message)
+  })
+
+  it('the drain delay: a fixed number (drainDelayMs or drainDelay), or adaptive within its bounds', () => {
+    expect(resolveOptions({ drainDelay: 1200 }).drainDelay).toEqual({ mode: 'fixed', ms: 1200 })
+    expect(resolveOptions({}).drainDelay).toEqual({ mode: 'fixed', ms: 5000 })
+    const a = resolveOptions({ drainDelay: { quietMs: 500 } })
+    expect(a.drainDelay).toEqual({ mode: 'adaptive', minMs: 1000, quietMs: 500, maxMs: 10_000 })
+    expect(a.drainDelayMs).toBe(10_000)
   })
 
   it('signal names the platform knows and a process can catch are accepted', () => {

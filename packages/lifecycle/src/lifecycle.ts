@@ -1,7 +1,10 @@
 import http from 'node:http'
 import { pino } from 'pino'
-import { DuplicateNameError, HookTimeoutError, InvalidCheckError, describe } from './errors.js'
+import { closeAdmin, startAdmin } from './admin.js'
+import { InvalidCheckError, describe } from './errors.js'
 import { ServerTracker, type DrainableServer } from './drain.js'
+import { makeHook, runHook, type Hook, type HookKind, type HookOptions } from './hooks.js'
+import { LongLivedSet, eventStreamGoAway, webSocketGoAway, type EventStreamOptions, type GoAway, type Release, type WebSocketLike } from './longlived.js'
 import { createMetrics, UNMATCHED_ROUTE, type Metrics } from './metrics.js'
 import { resolveOptions, type LifecycleOptions, type Logger, type ResolvedOptions } from './options.js'
 import { monitorPressure, type PressureMonitor } from './pressure.js'
@@ -12,10 +15,7 @@ import {
   STATE_STOPPING, type LifecycleState, type ProbeName,
 } from './states.js'
 
-export interface HookOptions {
-  /** @default the lifecycle's `hookTimeoutMs` */
-  readonly timeoutMs?: number
-}
+export type { HookOptions }
 
 export interface ProbeResponse {
   readonly statusCode: 200 | 503
@@ -49,14 +49,20 @@ export interface ShutdownSummary {
   /** requests still in flight when the shutdown timeout ran out */
   readonly unfinishedRequests: number
   readonly failedHooks: readonly string[]
+  /** how long the drain delay lasted, and what ended it */
+  readonly drainDelay: DrainDelaySummary
+}
+
+export interface DrainDelaySummary {
+  readonly ms: number
+  /** 'fixed': its set length; 'quiet': no new request for `quietMs`; 'max': `maxMs` reached while traffic still came */
+  readonly endedBy: 'fixed' | 'quiet' | 'max'
+  /** requests (probes and metrics aside) that arrived during the delay */
+  readonly requests: number
 }
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => unknown
-interface Hook {
-  readonly name: string
-  readonly fn: () => unknown
-  readonly timeoutMs: number
-}
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 function defaultLogger(): Logger {
   return pino({ name: 'zerodrop', base: { pid: process.pid } })
@@ -75,6 +81,9 @@ export class Lifecycle {
   readonly #drainHooks: Hook[] = []
   readonly #trackers: ServerTracker[] = []
   readonly #abort = new AbortController()
+  readonly #longLived = new LongLivedSet()
+  /** performance.now() of the last request (probes aside) that arrived during the drain delay */
+  #lastActivity = 0
   readonly #probePaths: Map<string, ProbeName | 'metrics'>
   readonly #removeSignals: () => void
   readonly #pressure: PressureMonitor | undefined
@@ -106,7 +115,9 @@ export class Lifecycle {
       (signal) => this.#exit(1, `second ${signal}`),
       this.logger,
     )
-    if (this.options.adminPort !== undefined) this.#startAdmin(this.options.adminPort)
+    if (this.options.adminPort !== undefined) {
+      this.#admin = startAdmin(this.options.adminPort, this.options.adminHost, (req, res) => this.handleProbe(req, res), this.logger)
+    }
   }
 
   /** 'starting' | 'ready' | 'draining' | 'stopping' | 'stopped' */
@@ -114,7 +125,11 @@ export class Lifecycle {
     return this.#state
   }
 
-  /** Aborted when draining starts: end SSE streams, close WebSockets with 1001, stop long polls. */
+  /**
+   * Aborted when the drain delay ends — not at drain start, when a reconnect would land on this
+   * same instance: end SSE streams, close WebSockets with 1001, stop long polls. See also
+   * `holdWebSocket`, `holdEventStream` and `holdLongLived`, which the drain also waits for.
+   */
   get signal(): AbortSignal {
     return this.#abort.signal
   }
@@ -147,19 +162,41 @@ export class Lifecycle {
     return this
   }
 
+  /**
+   * Registers a long-lived connection (a WebSocket, an SSE stream, a long poll): `goAway` is
+   * called once when the drain delay ends (at once if that has passed), and the drain waits
+   * for the returned `release` to be called, up to the shutdown timeout.
+   */
+  holdLongLived(goAway: GoAway): Release {
+    if (typeof goAway !== 'function') throw new InvalidCheckError(`holdLongLived expects a function (reason) => void, instead got ${describe(goAway)}`)
+    return this.#longLived.add(goAway, (err) => this.logger.error({ err }, 'a long-lived connection failed to go away; the drain waits for it up to the shutdown timeout'))
+  }
+
+  /** A `ws` WebSocket (or compatible): closed with 1001 "going away" when the drain delay ends. */
+  holdWebSocket(ws: WebSocketLike): void {
+    if (typeof ws !== 'object' || ws === null || typeof ws.close !== 'function' || typeof ws.once !== 'function') {
+      throw new InvalidCheckError(`holdWebSocket expects a WebSocket with close() and once(), instead got ${describe(ws)}`)
+    }
+    webSocketGoAway(ws, (g) => this.holdLongLived(g))
+  }
+
+  /**
+   * An SSE response: ended with a final event and a `retry:` hint when the drain delay ends, so
+   * the client reconnects (with `Last-Event-ID`) to another instance. Never a 204 or a 5xx: on
+   * either, EventSource stops reconnecting for good.
+   */
+  holdEventStream(res: http.ServerResponse, options: EventStreamOptions = {}): void {
+    eventStreamGoAway(res, options, (g) => this.holdLongLived(g))
+  }
+
   /** Runs when draining starts: stop pulling work (queues, cron). */
   onDrainStart(name: string, fn: () => unknown, options: HookOptions = {}): this {
     this.#drainHooks.push(this.#hook('drain-start hook', this.#drainHooks, name, fn, options))
     return this
   }
 
-  #hook(kind: string, list: Hook[], name: string, fn: () => unknown, options: HookOptions): Hook {
-    if (typeof name !== 'string' || name === '') throw new InvalidCheckError(`${kind} name must be a non-empty string, instead got ${describe(name)}`)
-    if (typeof fn !== 'function') throw new InvalidCheckError(`${kind} '${name}' must be a function, instead got ${describe(fn)}`)
-    if (list.some((h) => h.name === name)) throw new DuplicateNameError(kind, name)
-    const timeoutMs = options.timeoutMs ?? this.options.hookTimeoutMs
-    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new InvalidCheckError(`${kind} '${name}' timeoutMs must be a positive number, instead got ${describe(timeoutMs)}`)
-    return { name, fn, timeoutMs }
+  #hook(kind: HookKind, list: Hook[], name: string, fn: () => unknown, options: HookOptions): Hook {
+    return makeHook(kind, list, name, fn, options, this.options.hookTimeoutMs)
   }
 
   /** The process is up: startup passes and, unless a check fails, readiness too. */
@@ -176,7 +213,8 @@ export class Lifecycle {
 
   /**
    * Tracks the server's connections so it can be drained, and sets its keep-alive timeouts.
-   * Call it before the server accepts connections.
+   * Call it before the server accepts connections. Attached during the drain, it joins the
+   * drain where it stands: in the delay it serves with `Connection: close`, after it it closes.
    */
   attach(server: DrainableServer): this {
     if (this.#trackers.some((t) => t.server === server)) return this
@@ -185,9 +223,18 @@ export class Lifecycle {
       // headersTimeout must stay above keepAliveTimeout, or an idle socket is cut mid-request.
       server.headersTimeout = Math.max(server.headersTimeout, this.options.keepAliveTimeoutMs + 1000)
     }
-    const tracker = new ServerTracker(server)
+    const tracker = new ServerTracker(server, {
+      exempt: (url) => this.probeOf(url) !== undefined,
+      onActivity: (at) => {
+        this.#lastActivity = at
+      },
+    })
     this.#trackers.push(tracker)
     if (this.#state === STATE_DRAINING) tracker.beginDelay()
+    else if (this.#state === STATE_STOPPING || this.#state === STATE_STOPPED) {
+      this.logger.warn({ state: this.#state }, 'server attached after the drain delay: its listener is closed at once; attach servers before they listen')
+      tracker.beginClose(this.options.newConnectionGraceMs)
+    }
     return this
   }
 
@@ -249,8 +296,8 @@ export class Lifecycle {
     if (/[?&]verbose(=|&|$)/.test(url)) {
       return { statusCode, contentType: 'application/json; charset=utf-8', body: JSON.stringify(report) }
     }
-    const body = report.ok ? 'ok' : `${report.probe} failed: ${report.reasons.join('; ')}`
-    return { statusCode, contentType: 'text/plain; charset=utf-8', body }
+    // The public port says which checks fail, never why: an error message names hosts and addresses.
+    return { statusCode, contentType: 'text/plain; charset=utf-8', body: report.ok ? 'ok' : `fail: ${shortReasons(report).join('; ')}` }
   }
 
   /** Evaluates a probe. Liveness ignores the state (it stays up while draining). */
@@ -282,35 +329,49 @@ export class Lifecycle {
 
   async #drain(reason: string): Promise<ShutdownSummary> {
     const started = performance.now()
-    const { drainDelayMs, shutdownTimeoutMs, newConnectionGraceMs } = this.options
-    // The timer comes first: a hook may block the event loop (close-with-grace does the same).
-    let forceTimer: NodeJS.Timeout | undefined
-    const forced = new Promise<'forced'>((resolve) => {
-      forceTimer = setTimeout(() => resolve('forced'), drainDelayMs + shutdownTimeoutMs)
-    })
+    const { shutdownTimeoutMs, newConnectionGraceMs } = this.options
     const failedHooks: string[] = []
 
     this.#setState(STATE_DRAINING)
-    this.logger.info({ reason, drainDelayMs, shutdownTimeoutMs, inFlight: this.inFlight, connections: this.#connections() }, 'draining: readiness now fails, requests still served with connection: close')
+    this.#lastActivity = started
+    this.logger.info({ reason, drainDelay: this.options.drainDelay, shutdownTimeoutMs, inFlight: this.inFlight, connections: this.#connections() }, 'draining: readiness now fails, requests still served with connection: close')
+    if (this.#trackers.length === 0) {
+      this.logger.warn({ reason }, 'draining with no server attached: nothing is drained and requests in flight are cut at exit; call lifecycle.attach(server) before the server listens')
+    }
     for (const t of this.#trackers) t.beginDelay()
-    this.#abort.abort(reason)
-    const drainHooks = Promise.all(this.#drainHooks.map((h) => this.#runHook(h, 'drain-start hook', failedHooks)))
+    const drainHooks = Promise.all(this.#drainHooks.map((h) => runHook(h, 'drain-start hook', h.timeoutMs, failedHooks, this.logger)))
 
-    const graceful = (async (): Promise<'done'> => {
-      await new Promise((r) => setTimeout(r, drainDelayMs))
-      this.#setState(STATE_STOPPING)
-      this.logger.info({ inFlight: this.inFlight, connections: this.#connections() }, 'drain delay over: listeners closed, finishing in-flight requests')
-      for (const t of this.#trackers) t.beginClose(newConnectionGraceMs)
-      await Promise.all(this.#trackers.map((t) => t.whenIdle()))
+    const drainDelay = await this.#waitDrainDelay(started)
+    this.metrics?.setDrainDelay(drainDelay.ms / 1000, drainDelay.requests)
+    this.#setState(STATE_STOPPING)
+    const delayEnd = performance.now()
+    this.logger.info({ drainDelayMs: drainDelay.ms, endedBy: drainDelay.endedBy, requestsDuringDelay: drainDelay.requests, inFlight: this.inFlight, connections: this.#connections(), longLived: this.#longLived.size },
+      `drain delay over: ${describeDelay(drainDelay, this.options.drainDelay)}; listeners closed, finishing in-flight requests`)
+    // Long-lived connections are told to go now, before the listener closes: their close
+    // frames and final events go out ahead of the FIN.
+    this.#abort.abort(reason)
+    this.#longLived.goAway(reason, (err) => this.logger.error({ err }, 'a long-lived connection failed to go away'))
+    let upgraded = 0
+    for (const t of this.#trackers) upgraded += t.upgradedConnections
+    for (const t of this.#trackers) t.beginClose(newConnectionGraceMs)
+    if (upgraded > this.#longLived.size) {
+      this.logger.warn({ upgraded, registered: this.#longLived.size }, 'upgraded connections (WebSockets) not registered with lifecycle.holdWebSocket were ended without a close frame')
+    }
+
+    // Part of the budget is kept for the shutdown hooks, so one hung request cannot starve them.
+    const hookReserveMs = Math.min(this.#shutdownHooks.reduce((n, h) => n + h.timeoutMs, 0), shutdownTimeoutMs / 4)
+    let connectionsTimer: NodeJS.Timeout | undefined
+    const connectionsDeadline = new Promise<'forced'>((resolve) => {
+      connectionsTimer = setTimeout(() => resolve('forced'), shutdownTimeoutMs - hookReserveMs)
+    })
+    const drained = (async (): Promise<'done'> => {
+      await Promise.all([...this.#trackers.map((t) => t.whenIdle()), this.#longLived.whenEmpty()])
       // Idle sockets were ended (FIN): give clients a moment to close their side.
       await Promise.all(this.#trackers.map((t) => t.closeAll(1000)))
-      await drainHooks
-      for (const h of [...this.#shutdownHooks].reverse()) await this.#runHook(h, 'shutdown hook', failedHooks)
       return 'done'
     })()
-
-    const outcome = await Promise.race([graceful, forced])
-    clearTimeout(forceTimer)
+    const outcome = await Promise.race([drained, connectionsDeadline])
+    clearTimeout(connectionsTimer)
     let destroyedConnections = 0
     let unfinishedRequests = 0
     if (outcome === 'forced') {
@@ -319,21 +380,52 @@ export class Lifecycle {
         destroyedConnections += r.destroyed
         unfinishedRequests += r.unfinished
       }
+      this.metrics?.addForceClosed(destroyedConnections)
       this.logger.error(
-        { destroyedConnections, unfinishedRequests, shutdownTimeoutMs },
-        'shutdown timeout reached: destroyed what was left; raise shutdownTimeoutMs or find the hung request or hook',
+        { destroyedConnections, unfinishedRequests, longLived: this.#longLived.size, shutdownTimeoutMs, hookReserveMs },
+        'shutdown timeout reached: destroyed what was left, now running the shutdown hooks; raise shutdownTimeoutMs or find the hung request',
       )
     }
-    await this.#closeAdmin()
+
+    // The hooks run on both paths, each with its own timeout, within what is left of the budget.
+    const hooksDeadline = delayEnd + shutdownTimeoutMs
+    const left = (): number => hooksDeadline - performance.now()
+    await Promise.race([drainHooks, sleep(Math.max(0, left()))])
+    for (const h of [...this.#shutdownHooks].reverse()) {
+      await runHook(h, 'shutdown hook', Math.min(h.timeoutMs, Math.max(1, left())), failedHooks, this.logger)
+    }
+
+    await closeAdmin(this.#admin)
     const durationMs = Math.round(performance.now() - started)
     const exitCode: 0 | 1 = outcome === 'forced' || failedHooks.length > 0 ? 1 : 0
     this.metrics?.setShutdownDuration(durationMs / 1000)
     this.#setState(STATE_STOPPED)
     this.#release()
-    const summary: ShutdownSummary = { reason, exitCode, durationMs, destroyedConnections, unfinishedRequests, failedHooks }
+    // A copy, frozen: a drain-start hook that settles late cannot change what was returned.
+    const summary: ShutdownSummary = Object.freeze({
+      reason, exitCode, durationMs, destroyedConnections, unfinishedRequests, failedHooks: Object.freeze([...failedHooks]), drainDelay,
+    })
     this.logger.info({ ...summary }, exitCode === 0 ? 'stopped cleanly' : 'stopped with errors')
     if (this.options.exit) this.#exit(exitCode, reason)
     return summary
+  }
+
+  /** The fixed delay, or the adaptive one: until no request (probes aside) for quietMs, within minMs and maxMs. */
+  async #waitDrainDelay(started: number): Promise<DrainDelaySummary> {
+    const d = this.options.drainDelay
+    const requests = (): number => this.#trackers.reduce((n, t) => n + t.servedDuringDelay, 0)
+    if (d.mode === 'fixed') {
+      await sleep(d.ms)
+      return { ms: Math.round(performance.now() - started), endedBy: 'fixed', requests: requests() }
+    }
+    for (;;) {
+      const now = performance.now()
+      const elapsed = now - started
+      const quiet = now - Math.max(started, this.#lastActivity)
+      if (elapsed >= d.maxMs) return { ms: Math.round(elapsed), endedBy: 'max', requests: requests() }
+      if (elapsed >= d.minMs && quiet >= d.quietMs) return { ms: Math.round(elapsed), endedBy: 'quiet', requests: requests() }
+      await sleep(Math.max(1, Math.min(d.maxMs - elapsed, Math.max(d.minMs - elapsed, d.quietMs - quiet))))
+    }
   }
 
   /**
@@ -343,32 +435,13 @@ export class Lifecycle {
   async dispose(): Promise<void> {
     if (this.#shutdown !== undefined) return
     this.#release()
-    await this.#closeAdmin()
+    await closeAdmin(this.#admin)
   }
 
   #release(): void {
     this.#removeSignals()
     this.#pressure?.stop()
     for (const t of this.#trackers) t.detach()
-  }
-
-  async #runHook(hook: Hook, kind: string, failed: string[]): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    const started = performance.now()
-    try {
-      await Promise.race([
-        Promise.resolve().then(hook.fn),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new HookTimeoutError(hook.name, hook.timeoutMs)), hook.timeoutMs)
-        }),
-      ])
-      this.logger.info({ hook: hook.name, kind, durationMs: Math.round(performance.now() - started) }, `${kind} done`)
-    } catch (err) {
-      failed.push(hook.name)
-      this.logger.error({ hook: hook.name, kind, err }, `${kind} '${hook.name}' failed; continuing the shutdown`)
-    } finally {
-      clearTimeout(timer)
-    }
   }
 
   #exit(code: number, reason: string): void {
@@ -387,28 +460,21 @@ export class Lifecycle {
     this.#state = state
     this.metrics?.setState(state)
   }
+}
 
-  #startAdmin(port: number): void {
-    const admin = http.createServer((req, res) => {
-      if (!this.handleProbe(req, res)) {
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
-        res.end('not found: the admin port serves probes and metrics only')
-      }
-    })
-    admin.on('error', (err) => this.logger.error({ err, port }, 'admin server failed: probes and metrics are not served on the admin port'))
-    admin.listen(port, this.options.adminHost)
-    admin.unref()
-    this.#admin = admin
-  }
+function describeDelay(d: DrainDelaySummary, option: ResolvedOptions['drainDelay']): string {
+  const served = `${d.requests} requests served during the delay`
+  if (option.mode === 'fixed') return `fixed ${option.ms} ms; ${served}`
+  if (d.endedBy === 'quiet') return `quiet for ${option.quietMs} ms after ${d.ms} ms; ${served}`
+  return `maxMs ${option.maxMs} reached with traffic still arriving (the load balancer had not caught up: requests after this are refused); ${served}`
+}
 
-  async #closeAdmin(): Promise<void> {
-    const admin = this.#admin
-    if (admin === undefined || !admin.listening) return
-    await new Promise<void>((resolve) => {
-      admin.close(() => resolve())
-      admin.closeAllConnections()
-    })
-  }
+/** A failing probe's plain-text reasons: check names and the state, no error message. */
+function shortReasons(report: ProbeReport): string[] {
+  const out: string[] = []
+  for (const c of report.checks) if (!c.ok) out.push(`check '${c.name}'`)
+  for (const r of report.reasons) if (!r.startsWith('check ')) out.push(r.startsWith('under pressure') ? 'under pressure' : r)
+  return out
 }
 
 /** Creates the lifecycle of this process. */

@@ -14,6 +14,10 @@ export interface Metrics {
   setState(state: LifecycleState): void
   setCheck(name: string, up: boolean): void
   setShutdownDuration(seconds: number): void
+  /** The drain delay is over: how long it lasted and how many requests (probes aside) it served. */
+  setDrainDelay(seconds: number, requests: number): void
+  /** Connections destroyed because the shutdown timeout ran out. */
+  addForceClosed(connections: number): void
   contentType(): string
   render(): Promise<string>
 }
@@ -80,6 +84,16 @@ export function createMetrics(
     new promClient.Gauge({ name: `${prefix}lifecycle_shutdown_duration_seconds`, help: 'Time from the start of the drain to the end of the shutdown hooks', registers }),
   ) as promClient.Gauge
 
+  const drainDelay = getOrCreate(registry, `${prefix}lifecycle_drain_delay_seconds`, () =>
+    new promClient.Gauge({ name: `${prefix}lifecycle_drain_delay_seconds`, help: 'How long the last drain delay lasted (fixed, or ended by quiet)', registers }),
+  ) as promClient.Gauge
+  const drainRequests = getOrCreate(registry, `${prefix}lifecycle_drain_delay_requests`, () =>
+    new promClient.Gauge({ name: `${prefix}lifecycle_drain_delay_requests`, help: 'Requests (probes and metrics aside) that arrived during the last drain delay', registers }),
+  ) as promClient.Gauge
+  const forceClosed = getOrCreate(registry, `${prefix}lifecycle_connections_force_closed_total`, () =>
+    new promClient.Counter({ name: `${prefix}lifecycle_connections_force_closed_total`, help: 'Connections destroyed because the shutdown timeout ran out (0 after a clean drain)', registers }),
+  ) as promClient.Counter
+
   const children = new Map<string, Observer>()
 
   return {
@@ -101,6 +115,13 @@ export function createMetrics(
     },
     setShutdownDuration(seconds) {
       shutdown.set(seconds)
+    },
+    setDrainDelay(seconds, requests) {
+      drainDelay.set(seconds)
+      drainRequests.set(requests)
+    },
+    addForceClosed(connections) {
+      forceClosed.inc(connections)
     },
     contentType: () => registry.contentType,
     render: () => registry.metrics(),
@@ -128,6 +149,7 @@ export class LabelledHistogram {
   readonly aggregator = 'sum'
   readonly #bounds: Float64Array
   readonly #series: Series[] = []
+  readonly #observers = new Map<string, Observer>()
 
   constructor(name: string, help: string, buckets: readonly number[]) {
     this.name = name
@@ -135,7 +157,17 @@ export class LabelledHistogram {
     this.#bounds = Float64Array.from(buckets)
   }
 
+  /** The observer of one label set; every caller (every lifecycle on this registry) gets the same one. */
   child(method: string, route: string, status_code: string): Observer {
+    const key = `${method} ${status_code} ${route}`
+    const known = this.#observers.get(key)
+    if (known !== undefined) return known
+    const observer = this.#newChild(method, route, status_code)
+    this.#observers.set(key, observer)
+    return observer
+  }
+
+  #newChild(method: string, route: string, status_code: string): Observer {
     const bounds = this.#bounds
     const series: Series = { labels: { method, route, status_code }, counts: new Float64Array(bounds.length + 1), sum: 0, count: 0 }
     this.#series.push(series)

@@ -55,7 +55,32 @@ export interface PressureOptions {
   readonly sampleIntervalMs?: number
 }
 
+/**
+ * The adaptive drain delay: it ends once the load balancer has visibly stopped sending — no new
+ * request (probes and `/metrics` aside: kubelets and scrapers keep coming) for `quietMs` —
+ * after at least `minMs`, and never later than `maxMs`. At very low traffic, quiet does not
+ * prove the endpoint was removed: keep `minMs` at or above the usual removal lag.
+ */
+export interface AdaptiveDrainDelay {
+  /** The delay lasts at least this long. @default 1000 */
+  readonly minMs?: number
+  /** It ends after this long without a new request. @default 1000 */
+  readonly quietMs?: number
+  /** It never lasts longer than this. `maxMs + shutdownTimeoutMs` must fit in `gracePeriodMs`. @default 10000 */
+  readonly maxMs?: number
+}
+
+export type ResolvedDrainDelay =
+  | { readonly mode: 'fixed'; readonly ms: number }
+  | { readonly mode: 'adaptive'; readonly minMs: number; readonly quietMs: number; readonly maxMs: number }
+
 export interface LifecycleOptions {
+  /**
+   * The drain delay: a fixed number of ms (the same as `drainDelayMs`), or adaptive — ended by
+   * quiet, within a minimum and a maximum. Give this or `drainDelayMs`, not both.
+   * @default 5000 (fixed)
+   */
+  readonly drainDelay?: number | AdaptiveDrainDelay
   /**
    * After SIGTERM, how long the server keeps accepting and serving while the load balancer
    * removes it (Kubernetes removes endpoints concurrently with SIGTERM). Every response in
@@ -110,6 +135,8 @@ export interface LifecycleOptions {
 }
 
 export interface ResolvedOptions {
+  readonly drainDelay: ResolvedDrainDelay
+  /** the longest the drain delay can last: the fixed delay, or the adaptive one's `maxMs` */
   readonly drainDelayMs: number
   readonly shutdownTimeoutMs: number
   readonly gracePeriodMs: number
@@ -132,6 +159,7 @@ export const DEFAULT_BUCKETS = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 
 export const DEFAULTS = Object.freeze({
   drainDelayMs: 5000,
+  adaptiveDrainDelay: Object.freeze({ minMs: 1000, quietMs: 1000, maxMs: 10_000 }),
   shutdownTimeoutMs: 20_000,
   gracePeriodMs: 30_000,
   hookTimeoutMs: 5000,
@@ -145,7 +173,7 @@ export const DEFAULTS = Object.freeze({
 })
 
 const KNOWN: readonly string[] = [
-  'drainDelayMs', 'shutdownTimeoutMs', 'gracePeriodMs', 'hookTimeoutMs', 'newConnectionGraceMs', 'signals', 'exit',
+  'drainDelay', 'drainDelayMs', 'shutdownTimeoutMs', 'gracePeriodMs', 'hookTimeoutMs', 'newConnectionGraceMs', 'signals', 'exit',
   'terminate', 'logger', 'paths', 'metrics', 'adminPort', 'adminHost', 'keepAliveTimeoutMs', 'checkCacheMs', 'pressure',
 ]
 
@@ -250,12 +278,35 @@ function signalList(value: unknown): readonly NodeJS.Signals[] {
   return Object.freeze([...(value as NodeJS.Signals[])])
 }
 
+function resolveDrainDelay(options: LifecycleOptions): ResolvedDrainDelay {
+  const d = options.drainDelay
+  if (d !== undefined && options.drainDelayMs !== undefined) {
+    throw new InvalidOptionError('drainDelay', 'given alone: drainDelayMs is the same setting (a fixed delay)', d)
+  }
+  if (d === undefined || typeof d === 'number') {
+    const name = d === undefined ? 'drainDelayMs' : 'drainDelay'
+    return Object.freeze({ mode: 'fixed', ms: duration(name, d ?? options.drainDelayMs, DEFAULTS.drainDelayMs) })
+  }
+  if (typeof d !== 'object' || d === null) throw new InvalidOptionError('drainDelay', 'a number of ms or { minMs, quietMs, maxMs }', d)
+  for (const key of Object.keys(d)) {
+    if (!(key in DEFAULTS.adaptiveDrainDelay)) throw unknownOption(`drainDelay.${key}`, key, Object.keys(DEFAULTS.adaptiveDrainDelay))
+  }
+  const a = DEFAULTS.adaptiveDrainDelay
+  const minMs = duration('drainDelay.minMs', d.minMs, a.minMs)
+  const quietMs = duration('drainDelay.quietMs', d.quietMs, a.quietMs)
+  const maxMs = duration('drainDelay.maxMs', d.maxMs, Math.max(a.maxMs, minMs))
+  if (quietMs <= 0) throw new InvalidOptionError('drainDelay.quietMs', 'more than 0 ms (0 would end the delay at minMs whatever the traffic)', quietMs)
+  if (maxMs < minMs) throw new InvalidOptionError('drainDelay.maxMs', `at least drainDelay.minMs (${minMs} ms)`, maxMs)
+  return Object.freeze({ mode: 'adaptive', minMs, quietMs, maxMs })
+}
+
 export function resolveOptions(options: LifecycleOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', options)
   for (const key of Object.keys(options)) {
     if (!KNOWN.includes(key)) throw unknownOption(key, key, KNOWN)
   }
-  const drainDelayMs = duration('drainDelayMs', options.drainDelayMs, DEFAULTS.drainDelayMs)
+  const drainDelay = resolveDrainDelay(options)
+  const drainDelayMs = drainDelay.mode === 'fixed' ? drainDelay.ms : drainDelay.maxMs
   const shutdownTimeoutMs = duration('shutdownTimeoutMs', options.shutdownTimeoutMs, DEFAULTS.shutdownTimeoutMs)
   const gracePeriodMs = duration('gracePeriodMs', options.gracePeriodMs, DEFAULTS.gracePeriodMs)
   const hookTimeoutMs = duration('hookTimeoutMs', options.hookTimeoutMs, Math.min(DEFAULTS.hookTimeoutMs, shutdownTimeoutMs))
@@ -266,7 +317,7 @@ export function resolveOptions(options: LifecycleOptions = {}): ResolvedOptions 
   // Cross-field checks, like lightship's "gracefulShutdownTimeout cannot be lesser than shutdownHandlerTimeout".
   if (drainDelayMs + shutdownTimeoutMs > gracePeriodMs) {
     throw new InvalidOptionError(
-      'drainDelayMs + shutdownTimeoutMs',
+      drainDelay.mode === 'fixed' ? 'drainDelayMs + shutdownTimeoutMs' : 'drainDelay.maxMs + shutdownTimeoutMs',
       `at most gracePeriodMs (${gracePeriodMs} ms), or the orchestrator SIGKILLs the process mid-drain`,
       drainDelayMs + shutdownTimeoutMs,
     )
@@ -341,6 +392,7 @@ export function resolveOptions(options: LifecycleOptions = {}): ResolvedOptions 
   }
 
   return Object.freeze({
+    drainDelay,
     drainDelayMs,
     shutdownTimeoutMs,
     gracePeriodMs,

@@ -25,6 +25,8 @@ interface Entry {
   readonly check: Required<Check>
   last: CheckResult | undefined
   running: Promise<CheckResult> | undefined
+  /** the check's own call has not settled yet (it may outlive its timeout) */
+  calling: boolean
 }
 
 /**
@@ -65,7 +67,7 @@ export class CheckRunner {
       throw new InvalidCheckError(`check '${check.name}' 'timeoutMs' must be a positive number of milliseconds, instead got ${describe(timeoutMs)}`)
     }
     if (this.#entries.has(check.name)) throw new DuplicateNameError('check', check.name)
-    this.#entries.set(check.name, { check: { name: check.name, probes: [...probes], timeoutMs, run: check.run }, last: undefined, running: undefined })
+    this.#entries.set(check.name, { check: { name: check.name, probes: [...probes], timeoutMs, run: check.run }, last: undefined, running: undefined, calling: false })
   }
 
   names(): string[] {
@@ -83,6 +85,9 @@ export class CheckRunner {
     const now = Date.now()
     const last = entry.last
     if (last && now - last.at < this.#cacheMs) return last
+    // A check that hung past its timeout is not started again until its call settles: each
+    // probe would otherwise pile one more hung call on the dependency.
+    if (entry.running === undefined && entry.calling && last) return last
     const refresh = entry.running ?? this.#run(entry)
     if (last && now - last.at < this.#maxStaleMs) return last
     return refresh
@@ -109,7 +114,10 @@ export class CheckRunner {
       timer = setTimeout(() => reject(new CheckTimeoutError(name, timeoutMs)), timeoutMs)
       timer.unref()
     })
-    const p = Promise.race([Promise.resolve().then(run), timeout]).then(
+    const call = Promise.resolve().then(run)
+    entry.calling = true
+    call.then(() => { entry.calling = false }, () => { entry.calling = false })
+    const p = Promise.race([call, timeout]).then(
       () => done(true),
       (err: unknown) => done(false, err),
     ).finally(() => clearTimeout(timer))

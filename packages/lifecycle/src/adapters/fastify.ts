@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import underPressure from '@fastify/under-pressure'
 import { Lifecycle } from '../lifecycle.js'
 import type { LifecycleOptions } from '../options.js'
 import { UNMATCHED_ROUTE } from '../metrics.js'
@@ -15,8 +14,6 @@ export interface FastifyLifecycleOptions extends Omit<LifecycleOptions, 'logger'
   /** @default the Fastify instance's own logger */
   readonly logger?: LifecycleOptions['logger']
 }
-
-const exempt = { pressureHandler: (): undefined => undefined }
 
 /**
  * Probes, metrics and the drain contract for Fastify. `app.lifecycle` is ready once the
@@ -34,7 +31,7 @@ const plugin: FastifyPluginAsync<FastifyLifecycleOptions> = async (app: FastifyI
   const probeRoutes = new Set<string>()
   const route = (url: string, probe: Parameters<Lifecycle['respond']>[0]): void => {
     probeRoutes.add(url)
-    app.get(url, { config: exempt, logLevel: 'warn' }, async (req: FastifyRequest, reply: FastifyReply) => {
+    app.get(url, { logLevel: 'warn' }, async (req: FastifyRequest, reply: FastifyReply) => {
       const r = await lifecycle.respond(probe, req.url)
       return reply.code(r.statusCode).header('content-type', r.contentType).header('cache-control', 'no-store').send(r.body)
     })
@@ -58,12 +55,12 @@ const plugin: FastifyPluginAsync<FastifyLifecycleOptions> = async (app: FastifyI
 
   const pressure = lifecycle.options.pressure
   if (pressure !== undefined) {
-    await app.register(underPressure, {
-      maxEventLoopDelay: pressure.maxEventLoopDelayMs,
-      maxHeapUsedBytes: pressure.maxHeapUsedBytes,
-      maxRssBytes: pressure.maxRssBytes,
-      retryAfter: pressure.retryAfterSeconds,
-      sampleInterval: pressure.sampleIntervalMs,
+    // The lifecycle's own monitor, the one readiness reads: one sampler per adapter, not two.
+    const retryAfter = String(pressure.retryAfterSeconds)
+    app.addHook('onRequest', (req, reply, done) => {
+      const url = req.routeOptions.url
+      if (lifecycle.pressure === undefined || (url !== undefined && probeRoutes.has(url))) return done()
+      reply.code(503).header('retry-after', retryAfter).header('content-type', 'text/plain; charset=utf-8').send('service under pressure, retry later')
     })
   }
 
