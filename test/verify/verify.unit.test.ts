@@ -29,7 +29,7 @@ describe('zerodrop verify flags', () => {
   })
 
   it('documents every flag it parses in --help', () => {
-    for (const flag of ['--url', '--header', '--method', '--body', '--ca', '--insecure', '--rate', '--connections', '--reconnect-every', '--timeout-ms',
+    for (const flag of ['--url', '--header', '--method', '--body', '--ca', '--insecure', '--rate', '--connections', '--burst', '--reconnect-every', '--timeout-ms',
       '--lead-ms', '--tail-ms', '--until', '--until-interval-ms', '--duration', '--version-header', '--lb-header', '--expect-drops', '--json', '--quiet', '--help']) {
       expect(VERIFY_HELP).toMatch(new RegExp(`(  |, )${flag}\\b`))
     }
@@ -73,7 +73,7 @@ describe('verify accounting', () => {
 
   it('classifies failures by the fleet\'s rules', () => {
     const err = (code: string, message = code): NodeJS.ErrnoException => Object.assign(new Error(message), { code })
-    expect(failureOutcome(err('ECONNREFUSED'), false, false).outcome).toBe('refused')
+    expect(failureOutcome(err('ECONNREFUSED'), false, false).outcome).toBe('refusedConnection')
     expect(failureOutcome(err('ECONNRESET', 'socket hang up'), false, false).outcome).toBe('refused')
     expect(failureOutcome(err('ECONNRESET', 'socket hang up'), true, false)).toEqual({ outcome: 'lost', error: 'HANGUP' })
     expect(failureOutcome(err('ECONNRESET', 'read ECONNRESET'), true, false).outcome).toBe('reset')
@@ -92,10 +92,11 @@ describe('verify accounting', () => {
       r(1500, 'reset'),
       r(2100, 'refused'),
       r(2200, 'timeout'),
+      r(2300, 'refusedConnection', { reused: false }),
     ])
-    expect(t).toMatchObject({ requests: 8, ok: 2, non2xx: { lb: 1, app: 1 }, lost: 1, reset: 1, refused: 1, timeout: 1, refusedConnections: 1, dropped: 6 })
+    expect(t).toMatchObject({ requests: 8, ok: 2, non2xx: { lb: 1, app: 1 }, lost: 1, reset: 1, refused: 1, timeout: 1, refusedConnections: 1, dropped: 7 })
     expect(t.ok + t.non2xx.lb + t.non2xx.app + t.lost + t.reset + t.refused + t.timeout).toBe(t.requests)
-    expect(t.perSecond.map((s) => [s.t, s.requests, s.ok, s.dropped])).toEqual([[0, 1, 1, 0], [1, 5, 1, 4], [2, 2, 0, 2]])
+    expect(t.perSecond.map((s) => [s.t, s.requests, s.ok, s.dropped])).toEqual([[0, 1, 1, 0], [1, 5, 1, 4], [2, 2, 0, 3]])
     expect(t.perSecond[1]?.byVersion).toEqual({ v2: 1 })
   })
 

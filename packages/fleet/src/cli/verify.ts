@@ -18,7 +18,8 @@ The load starts, runs --lead-ms, then the command runs (its argv as given after 
 sh -c '…' for one; its output passes through). The rollout is over when the command exits — and, with
 --until, when that shell command exits 0, polled — or at --duration. The load runs --tail-ms more,
 stops gracefully (every outstanding request settles), and every request is counted by the load side
-itself: ok, non-2xx (the load balancer's or the application's), lost, reset, refused, timeout.
+itself: ok, non-2xx (the load balancer's or the application's), lost, reset, refused, timeout; and
+every connection that could not be opened.
 
 target
   --url URL                      the URL to load (required; no default). http: or https:; any host, so the
@@ -32,6 +33,8 @@ target
 load (bounded: at most ${VERIFY_LIMITS.rate} req/s, a rollout of at most ${VERIFY_LIMITS.durationMs / 1000} s)
   --rate N                       requests per second over all connections, evenly paced (default ${VERIFY_DEFAULTS.rate})
   --connections N                keep-alive connections (default ${VERIFY_DEFAULTS.connections})
+  --burst N                      requests a connection sends back to back, each as soon as the previous answer is
+                                 in, before it pauses (default ${VERIFY_DEFAULTS.burst})
   --reconnect-every N            replace a connection after N requests, 0 never (default ${VERIFY_DEFAULTS.reconnectEvery})
   --timeout-ms MS                a request without a complete answer after this long is a timeout (default ${VERIFY_DEFAULTS.timeoutMs})
   --lead-ms MS                   load before the command starts (default ${VERIFY_DEFAULTS.leadMs})
@@ -64,8 +67,9 @@ exit codes
   64  bad usage, or --url did not answer 2xx before the command started
   130 interrupted (SIGINT/SIGTERM); the command gets SIGTERM and the counts so far are reported
 
-Dropped = every request not answered 2xx: lost + reset + refused + timed-out requests + non-2xx answers,
-counted per request by the load side (nothing retried), each one in exactly one of those.`
+Dropped = every request not answered 2xx (lost + reset + refused + timed-out requests + non-2xx answers,
+each request in exactly one of those) plus every connection that could not be opened, counted by the
+load side (nothing retried).`
 
 /** API option names → the flags a user typed, so errors name what was typed. */
 const VERIFY_FLAGS: Readonly<Record<string, string>> = {
@@ -75,6 +79,7 @@ const VERIFY_FLAGS: Readonly<Record<string, string>> = {
   untilIntervalMs: '--until-interval-ms',
   rate: '--rate',
   connections: '--connections',
+  burst: '--burst',
   reconnectEvery: '--reconnect-every',
   leadMs: '--lead-ms',
   tailMs: '--tail-ms',
@@ -91,6 +96,7 @@ export class VerifyUsageError extends Error {}
 const NUMBERS = {
   rate: 'num',
   connections: 'int',
+  burst: 'int',
   'reconnect-every': 'int',
   'lead-ms': 'int',
   'tail-ms': 'int',
@@ -174,6 +180,7 @@ export function parseVerifyArgs(argv: readonly string[]): ParsedVerify {
     untilIntervalMs: n('until-interval-ms'),
     rate: n('rate'),
     connections: n('connections'),
+    burst: n('burst'),
     reconnectEvery: n('reconnect-every'),
     leadMs: n('lead-ms'),
     tailMs: n('tail-ms'),

@@ -22,6 +22,8 @@ export interface VerifyOptions {
   readonly rate?: number
   /** Keep-alive connections the load spreads its requests over. @default 10 */
   readonly connections?: number
+  /** Requests a connection sends back to back, each as soon as the previous answer is in, before it pauses. @default 3 */
+  readonly burst?: number
   /** A connection is replaced after this many requests, so new connections keep arriving; 0 never. @default 20 */
   readonly reconnectEvery?: number
   /** Load before the command starts. @default 2000 */
@@ -59,6 +61,7 @@ export interface ResolvedVerifyOptions {
   readonly untilIntervalMs: number
   readonly rate: number
   readonly connections: number
+  readonly burst: number
   readonly reconnectEvery: number
   readonly leadMs: number
   readonly tailMs: number
@@ -78,6 +81,7 @@ export const VERIFY_DEFAULTS = Object.freeze({
   untilIntervalMs: 1000,
   rate: 100,
   connections: 10,
+  burst: 3,
   reconnectEvery: 20,
   leadMs: 2000,
   tailMs: 2000,
@@ -138,6 +142,7 @@ export function resolveVerifyOptions(o: VerifyOptions): ResolvedVerifyOptions {
     untilIntervalMs: int('untilIntervalMs', o.untilIntervalMs, VERIFY_DEFAULTS.untilIntervalMs, 1),
     rate,
     connections,
+    burst: int('burst', o.burst, VERIFY_DEFAULTS.burst, 1),
     reconnectEvery: int('reconnectEvery', o.reconnectEvery, VERIFY_DEFAULTS.reconnectEvery, 0),
     leadMs: int('leadMs', o.leadMs, VERIFY_DEFAULTS.leadMs, 0),
     tailMs: int('tailMs', o.tailMs, VERIFY_DEFAULTS.tailMs, 0),

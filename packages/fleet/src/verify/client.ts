@@ -12,19 +12,20 @@ import type { ResolvedVerifyOptions } from '../options/verify.js'
  *   (`lb`: a 502/503/504 carrying the balancer's signature) or the application's (`app`);
  * - `lost`: sent on a reused keep-alive connection that then closed (FIN) before a complete answer;
  * - `reset`: sent, then the connection was reset (RST) before a complete answer;
- * - `refused`: the connection could not be opened, or a fresh connection was reset before a byte
- *   came back (a connection in the kernel's accept queue when the listener closed): nothing of it
- *   was served. Each such request is also one refused connection;
+ * - `refused`: sent on a fresh connection that was reset or closed before a byte came back (a
+ *   connection in the kernel's accept queue when the listener closed): the server never took it;
  * - `timeout`: no complete answer within the timeout.
+ * A connection that could not be opened at all (`refusedConnection`) carried no request: it is
+ * counted in a ledger of its own, as the fleet's router counts refused connections, and is a drop.
  *
- * Each connection sends its share of the rate, evenly paced and phase-shifted across
- * connections, waiting for each answer before the next request (so sockets sit idle between
- * requests, as production keep-alive sockets do — the moment a server that closes them without
- * `Connection: close` loses the next request). A response with `Connection: close` ends its
+ * Each connection sends its share of the rate in small bursts (`burst` requests, each sent the
+ * moment the previous answer is in — when a server that closes sockets without `Connection: close`
+ * loses the next one), the bursts evenly paced and phase-shifted across connections, so sockets
+ * also sit idle between them as production keep-alive sockets do (the fleet's load does the same). A response with `Connection: close` ends its
  * connection (Node's agent honours it) and the next request opens a new one; every
  * `reconnectEvery` requests a connection is replaced anyway, so new connections keep arriving.
  */
-export type VerifyOutcome = 'ok' | 'non2xx' | 'lost' | 'reset' | 'refused' | 'timeout'
+export type VerifyOutcome = 'ok' | 'non2xx' | 'lost' | 'reset' | 'refused' | 'timeout' | 'refusedConnection'
 
 export interface VerifyRecord {
   /** ms since the load started, when the request was issued */
@@ -71,10 +72,10 @@ export function sideOf(status: number, headers: http.IncomingHttpHeaders, o: Pic
 /** The outcome of a request that failed with `err` before a complete response. */
 export function failureOutcome(err: NodeJS.ErrnoException, reused: boolean, gotResponse: boolean): { outcome: VerifyOutcome; error: string } {
   const code = err.code ?? err.message
-  if (!gotResponse && CONNECT_FAILED.has(code)) return { outcome: 'refused', error: code }
-  // on a fresh connection nothing came back: the connect timed out, or the kernel reset a
-  // connection the server never accepted (the fleet's exact clients count it the same way)
-  if (!gotResponse && !reused && (code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'EPIPE')) return { outcome: 'refused', error: code }
+  if (!gotResponse && (CONNECT_FAILED.has(code) || (code === 'ETIMEDOUT' && !reused))) return { outcome: 'refusedConnection', error: code }
+  // a fresh connection, and nothing came back: the kernel reset (or the dying server closed) a
+  // connection the server never served (the fleet's exact clients count it the same way)
+  if (!gotResponse && !reused && (code === 'ECONNRESET' || code === 'EPIPE')) return { outcome: 'refused', error: code }
   // Node reports a connection closed under a request as ECONNRESET with the message 'socket hang up'
   if (err.message === 'socket hang up') return { outcome: 'lost', error: 'HANGUP' }
   if (code === 'ECONNRESET' || code === 'EPIPE') return { outcome: 'reset', error: code }
@@ -89,7 +90,9 @@ export function startVerifyLoad(o: ResolvedVerifyOptions): VerifyLoad {
   const agents = new Set<http.Agent>()
   const sleeping = new Map<NodeJS.Timeout, () => void>()
   let stopping = false
-  const intervalMs = (1000 * o.connections) / o.rate
+  // each connection sends `burst` requests back to back (each as soon as the previous answer is
+  // in: the moment a socket closed without `Connection: close` loses one) every intervalMs
+  const intervalMs = (1000 * o.connections * o.burst) / o.rate
 
   const newAgent = (): http.Agent => {
     const agent = isHttps
@@ -158,16 +161,18 @@ export function startVerifyLoad(o: ResolvedVerifyOptions): VerifyLoad {
       const wait = next - (performance.now() - t0)
       if (wait > 0) await sleep(wait)
       if (stopping) break
-      // a late request goes at once, but the pace is not made up with a burst
+      // a late burst goes at once, but the pace is not made up with a larger one
       next = Math.max(next + intervalMs, performance.now() - t0)
-      if (o.reconnectEvery > 0 && sentOnAgent >= o.reconnectEvery) {
-        agent.destroy()
-        agents.delete(agent)
-        agent = newAgent()
-        sentOnAgent = 0
+      for (let i = 0; i < o.burst && !stopping; i++) {
+        if (o.reconnectEvery > 0 && sentOnAgent >= o.reconnectEvery) {
+          agent.destroy()
+          agents.delete(agent)
+          agent = newAgent()
+          sentOnAgent = 0
+        }
+        sentOnAgent++
+        await once(id, agent)
       }
-      sentOnAgent++
-      await once(id, agent)
     }
     agent.destroy()
     agents.delete(agent)

@@ -4,7 +4,7 @@ import type { VerifyResult, VerifySecond } from './verify.js'
 /** `--json FILE`: exactly these fields (schema `zerodrop.verify/v1`). */
 export interface VerifyJson {
   readonly schema: 'zerodrop.verify/v1'
-  /** every request not answered 2xx (refused connections among them: each was a request that could not be sent) */
+  /** every request not answered 2xx, plus every refused connection (which carried no request) */
   readonly dropped: number
   readonly exitCode: number
   readonly requests: number
@@ -73,6 +73,7 @@ function timeline(perSecond: readonly VerifySecond[]): string[] {
 }
 
 function failureLine(f: VerifyRecord): string {
+  if (f.outcome === 'refusedConnection') return `  +${secs(f.start)} connection ${f.connection}: could not connect (${f.error ?? '?'})`
   const what = f.outcome === 'non2xx' ? `${f.status ?? '?'} from the ${f.side === 'lb' ? 'load balancer' : 'application'}` : `${f.outcome} (${f.error ?? '?'})`
   return `  +${secs(f.start)} connection ${f.connection}${f.reused ? ' (reused)' : ' (new)'}: ${what}${f.version ? `, version ${f.version}` : ''}`
 }
@@ -81,7 +82,7 @@ function failureLine(f: VerifyRecord): string {
 export function formatVerifyReport(r: VerifyResult): string {
   const o = r.options
   const out: string[] = []
-  out.push(`zerodrop verify: ${o.method} ${o.url.href} at ${o.rate} req/s over ${o.connections} keep-alive connections (each replaced every ${o.reconnectEvery || 'never'} requests)`)
+  out.push(`zerodrop verify: ${o.method} ${o.url.href} at ${o.rate} req/s over ${o.connections} keep-alive connections in bursts of ${o.burst} (each connection replaced every ${o.reconnectEvery || 'never'} requests)`)
   out.push(`  command: ${r.command.argv.join(' ')}${r.until ? `; until: ${r.until.command} (every ${o.untilIntervalMs} ms)` : ''}`)
   out.push(`  lead ${o.leadMs} ms, tail ${o.tailMs} ms, duration bound ${o.durationMs / 1000} s, timeout ${o.timeoutMs} ms` +
     `${o.versionHeader ? `, version from ${o.versionHeader}` : ''}${o.lbHeader ? `, balancer's answers marked by ${o.lbHeader.name}${o.lbHeader.value ? `: ${o.lbHeader.value}` : ''}` : ''}`)
@@ -98,6 +99,7 @@ export function formatVerifyReport(r: VerifyResult): string {
     `accounting ${r.requests} sent = ${r.ok} ok + ${r.non2xx.lb + r.non2xx.app} non-2xx (${r.non2xx.lb} from the load balancer, ${r.non2xx.app} from the application) + ` +
       `${r.lost} lost + ${r.reset} reset + ${r.refused} refused + ${r.timeout} timeout (counted per request by the load side)`,
   )
+  out.push(`conns     ${r.refusedConnections} connection attempts refused (never carried a request; counted as drops)`)
   const statuses = Object.entries(r.byStatus).map(([s, n]) => `${s} × ${n}`).join(', ')
   if (statuses) out.push(`  status codes: ${statuses}`)
   if (Object.keys(r.byVersion).length > 0) out.push(`  versions: ${Object.entries(r.byVersion).map(([v, n]) => `${v} ${n}`).join(', ')}`)

@@ -21,6 +21,7 @@ export interface VerifySecond {
   readonly t: number
   readonly requests: number
   readonly ok: number
+  /** requests not answered 2xx, plus connections refused in this second */
   readonly dropped: number
   /** ok answers per version (with a version header) */
   readonly byVersion: Readonly<Record<string, number>>
@@ -97,7 +98,7 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0
 }
 
-/** The count of the load's records, by the fleet's rules: dropped = every request not answered 2xx. */
+/** The count of the load's records, by the fleet's rules: dropped = every request not answered 2xx, plus every refused connection. */
 export function tally(records: readonly VerifyRecord[]): Pick<VerifyResult, 'requests' | 'ok' | 'non2xx' | 'lost' | 'reset' | 'refused' | 'timeout' | 'refusedConnections' | 'dropped' | 'byStatus' | 'byVersion' | 'latencyMs' | 'failures' | 'perSecond'> {
   let ok = 0
   let lb = 0
@@ -106,6 +107,7 @@ export function tally(records: readonly VerifyRecord[]): Pick<VerifyResult, 'req
   let reset = 0
   let refused = 0
   let timeout = 0
+  let refusedConnections = 0
   const byStatus: Record<string, number> = {}
   const byVersion: Record<string, number> = {}
   const latencies: number[] = []
@@ -115,7 +117,7 @@ export function tally(records: readonly VerifyRecord[]): Pick<VerifyResult, 'req
     const s = Math.floor(r.start / 1000)
     while (seconds.length <= s) seconds.push({ t: seconds.length, requests: 0, ok: 0, dropped: 0, byVersion: {} })
     const sec = seconds[s]!
-    sec.requests++
+    if (r.outcome !== 'refusedConnection') sec.requests++
     if (r.status !== undefined) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1
     if (r.outcome === 'ok') {
       ok++
@@ -135,21 +137,22 @@ export function tally(records: readonly VerifyRecord[]): Pick<VerifyResult, 'req
     } else if (r.outcome === 'lost') lost++
     else if (r.outcome === 'reset') reset++
     else if (r.outcome === 'refused') refused++
-    else timeout++
+    else if (r.outcome === 'timeout') timeout++
+    else refusedConnections++
   }
   latencies.sort((a, b) => a - b)
+  const requests = records.length - refusedConnections
   return {
-    requests: records.length,
+    requests,
     ok,
     non2xx: { lb, app },
     lost,
     reset,
     refused,
     timeout,
-    // each refused request is one connection that could not be opened; it is among the requests
-    // not answered 2xx already, so `dropped` does not count it twice
-    refusedConnections: refused,
-    dropped: records.length - ok,
+    refusedConnections,
+    // ok + non2xx + lost + reset + refused + timeout = requests; a refused connection carried none
+    dropped: requests - ok + refusedConnections,
     byStatus,
     byVersion,
     latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? 0 },
