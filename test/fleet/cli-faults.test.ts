@@ -145,3 +145,40 @@ describe('zerodrop CLI killed outright', () => {
     expect(cleanupMs).toBeLessThanOrEqual((graceS + 5) * 1000)
   })
 })
+
+describe('zerodrop CLI outputs and signals', () => {
+  it.each([
+    ['--json', (d: string) => path.join(d, 'no-such-folder', 'report.json'), /--json: expected a file in an existing folder, instead the folder .*no-such-folder of '.*report\.json' does not exist/],
+    ['--junit', (d: string) => d, /--junit: expected a file to write, instead '.*' is a folder/],
+  ])('%s that cannot be written: exit 64 before anything starts', async (flag, target, message) => {
+    const run = start(['deploy', '--from', demo('APP_VERSION=v1'), '--to', demo('APP_VERSION=v2'), flag, target(dir), ...fast])
+    const { code } = await run.exited
+    expect(code).toBe(64)
+    expect(run.stderr()).toMatch(message)
+    expect(recorded(), 'no instance was started').toEqual([])
+  })
+
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s mid-rollout: the load stops, every instance drains (exit 0, not SIGKILLed), the report so far is written, exit %i', { timeout: 90_000 }, async (signal, exitCode) => {
+    const json = path.join(dir, 'report.json')
+    const run = start(['deploy', '--from', demo('APP_VERSION=v1'), '--to', demo('APP_VERSION=v2'), '--replicas', '2', '--json', json, ...fast])
+    const m = await run.waitFor(/router l4 listening on 127\.0\.0\.1:(\d+)/)
+    await run.waitFor(/scale up v2/)
+    run.child.kill(signal)
+    const { code } = await run.exited
+    expect(code).toBe(exitCode)
+    expect(run.stderr()).toMatch(/every instance stopped after its drain/)
+    expect(run.stderr()).not.toMatch(/\n\s+at /)
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as { verdict: string; exitCode: number; partial: boolean; reason: string; instances: Array<{ id: string; termination?: { killed: boolean; code: number | null } }>; accounting: { requests: number } }
+    expect(report).toMatchObject({ verdict: 'interrupted', exitCode, partial: true, reason: `interrupted by ${signal}` })
+    expect(report.accounting.requests).toBeGreaterThan(0)
+    expect(report.instances.length).toBeGreaterThanOrEqual(3)
+    // the serving v1 instances drained and exited 0; a v2 still starting may die of the SIGTERM itself, but none was SIGKILLed
+    for (const i of report.instances) expect(i.termination, `${i.id} stopped by SIGTERM`).toMatchObject({ killed: false })
+    for (const i of report.instances.filter((x) => x.id.startsWith('v1'))) expect(i.termination, `${i.id} drained`).toMatchObject({ code: 0 })
+    expect(run.stdout()).toMatch(/verdict {3}INTERRUPTED \(interrupted by SIG/)
+    expect(await leftovers(Number(m[1]))).toEqual([])
+  })
+})

@@ -88,3 +88,54 @@ describe('a release that cannot start fails fast, without waiting for the progre
     await expectNothingLeft(r)
   })
 })
+
+describe('the stop check: the new revision proven safe to stop, under load, after promotion', () => {
+  const grace = { terminationGracePeriodSeconds: 4 }
+
+  it('rolling, one replica: surge first, the good v2 drains with zero dropped (exit 0)', { timeout: 90_000 }, async () => {
+    const r = await run(revision('', 'v1'), revision('', 'v2'), { replicas: 1, ...grace })
+    const c = r.stopCheck
+    console.log(`stop check (demo, rolling, 1 replica): ${c?.detail}`)
+    expect(c?.verdict).toBe('safe')
+    expect(c?.killed).toBe(false)
+    expect(c?.code).toBe(0)
+    expect(c?.exitedAfterMs).toBeGreaterThanOrEqual(500) // served through the endpoint lag
+    expect(c?.during.requests).toBeGreaterThan(0)
+    expect(c?.during.dropped).toBe(0)
+    expect(r.dropped).toBe(0)
+    expect(r.exitCode).toBe(0)
+    await expectNothingLeft(r)
+  })
+
+  it('rolling: a v2 that ignores SIGTERM is promoted but not safe to stop (exit 4), SIGKILLed after the grace', { timeout: 90_000 }, async () => {
+    const r = await run(revision('', 'v1'), revision('IGNORE_SIGTERM=1', 'v2'), grace)
+    expect(r.verdict).toBe('promoted')
+    expect(r.stopCheck?.verdict).toBe('ignored-sigterm')
+    expect(r.stopCheck?.killed).toBe(true)
+    expect(r.stopCheck?.exitedAfterMs).toBeGreaterThanOrEqual(4000)
+    expect(r.reason).toMatch(/not safe to stop: v2-0 ignored SIGTERM/)
+    // drops win: exit 1 if the SIGKILL cost requests, else 4
+    expect(r.exitCode).toBe(r.dropped > 0 ? 1 : 4)
+    await expectNothingLeft(r)
+  })
+
+  it('rolling: a naive v2 (exits at once on SIGTERM) is not safe to stop: exit 1 if it dropped, else 4', { timeout: 90_000 }, async () => {
+    const r = await run(revision('', 'v1'), revision('NAIVE=1', 'v2'), grace)
+    expect(r.verdict).toBe('promoted')
+    expect(['exited-at-once', 'dropped']).toContain(r.stopCheck?.verdict)
+    expect(r.stopCheck?.exitedAfterMs).toBeLessThan(500)
+    expect(r.exitCode).toBe(r.dropped > 0 ? 1 : 4)
+    await expectNothingLeft(r)
+  })
+
+  it.each([
+    ['blue-green', { strategy: 'blue-green', blueGreen: { scaleDownDelaySeconds: 0, prePromotionAnalysis: false, postPromotionAnalysis: false } }],
+    ['canary', { strategy: 'canary', router: 'l7', canary: { steps: [{ setWeight: 50 }] } }],
+  ] as const)('%s: a green/canary instance that ignores SIGTERM fails the deploy with exit 4 (or 1 if it dropped)', { timeout: 90_000 }, async (_name, options) => {
+    const r = await run(revision('', 'v1'), revision('IGNORE_SIGTERM=1', 'v2'), { ...grace, ...(options as Partial<DeployOptions>) })
+    expect(r.verdict).toBe('promoted')
+    expect(r.stopCheck?.verdict).toBe('ignored-sigterm')
+    expect(r.exitCode).toBe(r.dropped > 0 ? 1 : 4)
+    await expectNothingLeft(r)
+  })
+})

@@ -2,7 +2,7 @@ export { startExactLoad } from './load/exact-client.js'
 export type { ExactLoad, ExactLoadOptions, ExactLoadResult, Outcome, RequestRecord } from './load/exact-client.js'
 export { createRouter, resolveRouterOptions } from './router/router.js'
 export type { Endpoint, RevisionStats, Router, RouterLogger, RouterMode, RouterOptions, RouterStats } from './router/router.js'
-export { deploy } from './deploy/deploy.js'
+export { deploy, partialReportOf } from './deploy/deploy.js'
 export type {
   DeployOptions,
   LoadOptions,
@@ -35,7 +35,8 @@ export type { LoadedManifests, ManifestIssue, ManifestOptions } from './manifest
 export { deployOptionsFromManifests } from './manifests/from-manifests.js'
 export type { FromManifests, FromManifestsOptions } from './manifests/from-manifests.js'
 export { EXIT_CODES, exitCodeFor, formatReport } from './report/report.js'
-export type { Report, ReportFailure, ReportFailures, ReportStep } from './report/report.js'
+export type { DeployExitCode, Report, ReportFailure, ReportFailures, ReportStep, Verdict } from './report/report.js'
+export type { StopCheckRecord, StopCheckVerdict } from './strategies/stop-check.js'
 export type { FailureLog, FailureRecord, FailureRecordCause } from './router/router.js'
 export { renderHtml, writeHtml } from './report/html.js'
 export { deploySuite, errorSuite, renderJUnit, writeJUnit } from './report/junit.js'

@@ -1,7 +1,15 @@
 #!/usr/bin/env node
 // The `zerodrop` command. Everything it does lives in ../cli (import-safe); this file only runs it.
-import { main } from '../cli/cli.js'
+import { main, reportInternalError } from '../cli/cli.js'
 import { killAllInstancesSync } from '../runtime/instance.js'
+
+// a fault of zerodrop itself, anywhere: instances stopped, one line on stderr, never a stack trace
+const crash = (err: unknown): void => {
+  killAllInstancesSync()
+  process.exit(reportInternalError(err, undefined))
+}
+process.on('uncaughtException', crash)
+process.on('unhandledRejection', crash)
 
 main(process.argv.slice(2)).then(
   (code) => {
@@ -9,9 +17,5 @@ main(process.argv.slice(2)).then(
     // a stray handle (a socket still closing) must not keep a finished deploy alive
     setTimeout(() => process.exit(code), 1000).unref()
   },
-  (err: unknown) => {
-    process.stderr.write(`zerodrop: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
-    killAllInstancesSync()
-    process.exitCode = 70
-  },
+  crash,
 )

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { deployOptionsFromManifests, mergeOptions } from '../manifests/from-manifests.js'
-import { deploy } from '../deploy/deploy.js'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { deploy, partialReportOf } from '../deploy/deploy.js'
 import { AbortedError, FleetUsageError, RuntimeDockerError } from '../core/errors.js'
 import { killAllInstancesSync } from '../runtime/instance.js'
 import type { DeployOptions, ProbeOptions } from '../options/deploy.js'
 import { parseStepsFlag } from '../options/progressive.js'
-import { EXIT_CODES, formatReport } from '../report/report.js'
+import { EXIT_CODES, formatReport, type Report } from '../report/report.js'
 import { deployViews, writeOutputs, type OutputFiles } from '../report/outputs.js'
 import { createProgress } from './progress.js'
 import { applyRuntimeFlags } from '../runtime/docker.js'
@@ -110,16 +113,24 @@ output
   --run-dir DIR                       folder for instance logs (default a new folder in the temp dir)
   --quiet                             no progress on stderr (on a terminal: event lines under one live status line;
                                       elsewhere: the event lines only)
+  --no-stop-check                     skip the stop check: after promotion, under load, one new instance is replaced
+                                      surge-first and stopped the Kubernetes way; a release that ignores SIGTERM or
+                                      exits at once is not safe to stop (exit 4)
   -h, --help                          this text
 
-exit codes
-  0   promoted, zero requests dropped
+exit codes (every one is in the fleet README's table, with verify's)
+  0   promoted, zero requests dropped, and the new revision proven safe to stop
   1   requests dropped (whatever else happened), or the rollback failed too
-  2   rolled back (progress deadline exceeded, or an analysis failed or was inconclusive), zero requests dropped
+  2   rolled back (progress deadline exceeded, the new revision cannot start, or an analysis failed or was
+      inconclusive), zero requests dropped
       (a release the analysis failed: its own error answers are reported against their bound, not as drops)
+  4   promoted, zero dropped, but not safe to stop: the stop check's instance ignored SIGTERM, exited before the
+      router stopped sending to it, or exited non-zero (--no-stop-check skips the check)
   64  bad usage: unknown flag or strategy, missing --to, a command that exits at once, a port that cannot be bound,
-      a request (--method/--path) the running revision does not answer with 2xx
-  130 interrupted (SIGINT/SIGTERM); every instance is stopped first
+      an output file that cannot be written, a request (--method/--path) the running revision does not answer with 2xx
+  70  internal error of zerodrop itself: what failed is on stderr, the details in the run folder
+  130 interrupted by SIGINT, 143 by SIGTERM: the load stops, every instance drains (SIGTERM, SIGKILL after the
+      grace; a second signal kills at once), the report so far is printed and written
 
 Dropped = lost + reset + refused + timed-out requests + non-2xx answers + requests with no endpoint,
 counted per request by the router (it never retries), cross-checked by exact clients on the load side.`
@@ -244,6 +255,7 @@ function parse(argv: string[]): Parsed {
   const spec: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
     quiet: { type: 'boolean' },
+    'no-stop-check': { type: 'boolean' },
     header: { type: 'string', multiple: true },
   }
   for (const f of stringFlags) spec[f] = { type: 'string' }
@@ -384,6 +396,7 @@ function parse(argv: string[]): Parsed {
       autoPromotionSeconds: n('auto-promotion-seconds'),
     },
     runDir: str('run-dir'),
+    stopCheck: v['no-stop-check'] === true ? false : undefined,
   }
   const flags = stripUndefined(options) as DeployOptions
   const outputs: OutputFiles = { json: str('json'), html: str('html'), junit: str('junit'), markdown: str('markdown') }
@@ -428,6 +441,83 @@ function usageMessage(err: FleetUsageError): string {
   return err.message
 }
 
+/**
+ * Every output file checked before any work starts (exit 64 otherwise): its folder exists and can
+ * be written, and it is not a folder or a read-only file. Generic over the output flags, so a new
+ * one is checked by being in `OutputFiles`.
+ */
+export function outputProblems(outputs: OutputFiles): string[] {
+  const problems: string[] = []
+  for (const [kind, file] of Object.entries(outputs)) {
+    if (typeof file !== 'string') continue
+    const flag = `--${kind}`
+    if (file.trim() === '') {
+      problems.push(`${flag}: expected a file to write the ${kind} report to, instead got ''`)
+      continue
+    }
+    const dir = path.dirname(path.resolve(file))
+    let stat: fs.Stats | undefined
+    try {
+      stat = fs.statSync(file)
+    } catch {
+      stat = undefined
+    }
+    if (stat?.isDirectory()) problems.push(`${flag}: expected a file to write, instead '${file}' is a folder`)
+    else if (stat !== undefined) {
+      try {
+        fs.accessSync(file, fs.constants.W_OK)
+      } catch {
+        problems.push(`${flag}: expected a file this user can write, instead '${file}' exists and is read-only`)
+      }
+    } else if (!fs.existsSync(dir)) problems.push(`${flag}: expected a file in an existing folder, instead the folder ${dir} of '${file}' does not exist`)
+    else {
+      try {
+        fs.accessSync(dir, fs.constants.W_OK)
+      } catch {
+        problems.push(`${flag}: expected a file in a folder this user can write, instead ${dir} (for '${file}') is not writable`)
+      }
+    }
+  }
+  return problems
+}
+
+/** The terminal report and every output the user asked for (which never change the exit code). */
+function emit(report: Report, outputs: OutputFiles, quiet: boolean): void {
+  process.stdout.write(`${formatReport(report)}\n`)
+  let out: ReturnType<typeof writeOutputs>
+  try {
+    out = writeOutputs(outputs, deployViews(report))
+  } catch (err) {
+    process.stderr.write(`zerodrop: could not render the reports: ${(err as Error).message}\n`)
+    return
+  }
+  for (const e of out.errors) process.stderr.write(`zerodrop: ${e}\n`)
+  if (!quiet) for (const w of out.written) if (w.kind !== 'json') process.stderr.write(`zerodrop: ${w.kind} report ${w.file}\n`)
+}
+
+/**
+ * A fault of zerodrop itself: one line saying what failed and where (never a stack trace on the
+ * terminal), the stack in a file beside the instance logs, exit 70.
+ */
+export function reportInternalError(err: unknown, runDir: string | undefined): number {
+  const e = err instanceof Error ? err : new Error(String(err))
+  const where = /\n\s+at (?:.*? \()?(.*?:\d+:\d+)\)?/.exec(e.stack ?? '')?.[1]
+  let file: string | undefined
+  try {
+    const dir = runDir !== undefined && fs.existsSync(runDir) ? runDir : os.tmpdir()
+    file = path.join(dir, `zerodrop-internal-error-${process.pid}.log`)
+    fs.writeFileSync(file, `${new Date().toISOString()} zerodrop ${process.argv.slice(2).join(' ')}\n${e.stack ?? e.message}\n`)
+  } catch {
+    file = undefined
+  }
+  process.stderr.write(
+    `zerodrop: internal error (a fault of zerodrop, not of the service under test): ${e.message}${where ? ` (at ${where})` : ''}; ` +
+      `every instance was stopped; ${file ? `details in ${file}` : 'the details could not be written'}` +
+      `${runDir ? `, instance logs in ${runDir}` : ''}; exit ${EXIT_CODES.internal}\n`,
+  )
+  return EXIT_CODES.internal
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'verify') return verifyMain(argv.slice(1))
   let parsed: ReturnType<typeof parse>
@@ -444,6 +534,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`)
     return 0
   }
+  const problems = outputProblems(parsed.outputs)
+  if (problems.length > 0) {
+    for (const p of problems) process.stderr.write(`zerodrop: ${p}\n`)
+    return EXIT_CODES.usage
+  }
   const controller = new AbortController()
   const progress = createProgress(process.stderr, { quiet: parsed.quiet })
   let signals = 0
@@ -451,9 +546,10 @@ export async function main(argv: string[]): Promise<number> {
     signals++
     if (signals > 1) {
       killAllInstancesSync()
-      process.exit(130)
+      process.stderr.write(`zerodrop: ${signal} again: every instance killed\n`)
+      process.exit(signal === 'SIGTERM' ? EXIT_CODES.terminated : EXIT_CODES.interrupted)
     }
-    progress.line(`zerodrop: ${signal}: stopping every instance (again to force)`)
+    progress.line(`zerodrop: ${signal}: stopping the load, then draining every instance (SIGTERM, SIGKILL after the grace; ${signal} again to kill at once)`)
     controller.abort(signal)
   }
   process.on('SIGINT', onSignal)
@@ -467,22 +563,22 @@ export async function main(argv: string[]): Promise<number> {
       ...(progress.status === undefined ? {} : { onStatus: progress.status }),
     })
     progress.end()
-    process.stdout.write(`${formatReport(report)}\n`)
-    const out = writeOutputs(parsed.outputs, deployViews(report))
-    for (const e of out.errors) process.stderr.write(`zerodrop: ${e}\n`)
-    if (!parsed.quiet) for (const w of out.written) if (w.kind !== 'json') process.stderr.write(`zerodrop: ${w.kind} report ${w.file}\n`)
+    emit(report, parsed.outputs, parsed.quiet)
     return report.exitCode
   } catch (err) {
     if (err instanceof FleetUsageError) {
       process.stderr.write(`zerodrop: ${usageMessage(err)}\n`)
       return EXIT_CODES.usage
     }
+    progress.end()
+    const partial = partialReportOf(err)
+    if (partial) emit(partial, parsed.outputs, parsed.quiet)
     if (err instanceof AbortedError) {
-      process.stderr.write(`zerodrop: interrupted after ${((Date.now() - start) / 1000).toFixed(1)} s; every instance stopped\n`)
-      return 130
+      const code = partial?.exitCode ?? (controller.signal.reason === 'SIGTERM' ? EXIT_CODES.terminated : EXIT_CODES.interrupted)
+      process.stderr.write(`zerodrop: interrupted after ${((Date.now() - start) / 1000).toFixed(1)} s; the load stopped, every instance stopped after its drain; exit ${code}\n`)
+      return code
     }
-    process.stderr.write(`zerodrop: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
-    return 70
+    return reportInternalError(err, partial?.runDir ?? parsed.options.runDir)
   } finally {
     progress.end()
     process.off('SIGINT', onSignal)

@@ -2,19 +2,21 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { reckon } from '../report/accounting.js'
-import { AbortedError, InstanceNotReadyError, InvalidOptionError } from '../core/errors.js'
+import { AbortedError, FleetUsageError, InstanceNotReadyError, InvalidOptionError } from '../core/errors.js'
 import { Fleet } from '../runtime/fleet.js'
 import { startLoad, type LoadResult, type RunningLoad } from '../load/load.js'
 import { resolveDeployOptions, type DeployOptions, type ResolvedDeployOptions } from '../options/deploy.js'
 import { assertBindable, LOOPBACK } from '../core/ports.js'
-import { exitCodeFor, reportFailures, withShares, type Report } from '../report/report.js'
+import { EXIT_CODES, exitCodeFor, reportFailures, withShares, type DeployExitCode, type Report, type Verdict } from '../report/report.js'
 import { blueGreen } from '../strategies/blue-green.js'
 import { canary } from '../strategies/canary.js'
 import { isProgressive } from '../strategies/progressive.js'
 import { progressiveReport } from '../report/progressive.js'
 import { rolling } from '../strategies/rolling.js'
 import { createRouter, type Router } from '../router/router.js'
-import type { StepRecord, Strategy, StrategyContext } from '../strategies/types.js'
+import { emptyRevisionStats } from '../router/stats.js'
+import { stopCheck, type StopCheckRecord } from '../strategies/stop-check.js'
+import type { StepRecord, Strategy, StrategyContext, StrategyResult } from '../strategies/types.js'
 
 const STRATEGY_IMPLEMENTATIONS: Readonly<Record<ResolvedDeployOptions['strategy'], Strategy>> = { rolling, 'blue-green': blueGreen, canary }
 
@@ -50,6 +52,22 @@ function startStatus(o: ResolvedDeployOptions, r: Router, f: Fleet, t0: number, 
   return timer
 }
 
+const partialReports = new WeakMap<object, Report>()
+
+/**
+ * What a deploy that rejected (interrupted, or a fault of zerodrop itself) knew when it stopped:
+ * the steps, events, instances and the router's counts so far. Usage errors have none.
+ */
+export function partialReportOf(err: unknown): Report | undefined {
+  return typeof err === 'object' && err !== null ? partialReports.get(err) : undefined
+}
+
+/** The load's summary when the load never ran or never finished. */
+function noLoad(o: ResolvedDeployOptions): LoadResult {
+  const latencyMs = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 }
+  return { autocannon: { connections: o.load.connections, targetRate: o.load.rate, responses: 0, errors: 0, timeouts: 0, non2xx: 0, latencyMs, durationS: 0 }, exact: undefined, durationMs: 0, sendingMs: 0 }
+}
+
 /**
  * Runs `from` as a fleet of `replicas` instances behind a router, drives load through the router,
  * deploys `to` with the strategy, stops the load gracefully and reports every request's fate.
@@ -72,6 +90,79 @@ export async function deploy(options: DeployOptions): Promise<Report> {
   let loadStopped: Promise<LoadResult> | undefined
   let statusTimer: NodeJS.Timeout | undefined
   const status = { phase: 'starting', step: '' }
+  let rolloutStart: number | undefined
+  let result: StrategyResult | undefined
+  let checked: StopCheckRecord | undefined
+  const steps: StepRecord[] = []
+  const requestsByRevision = (): Record<string, number> => {
+    const out: Record<string, number> = {}
+    for (const [rev, s] of Object.entries(router?.stats().byRevision ?? {})) out[rev] = s.requests
+    return out
+  }
+
+  /** The report from whatever is known now; the complete one at the end, a partial one on an interruption or an internal error. */
+  const makeReport = (loadResult: LoadResult, end?: { verdict: Verdict; exitCode: DeployExitCode; reason: string }): Report => {
+    const r = router
+    const stats = r?.stats() ?? { total: { ...emptyRevisionStats(), noEndpoint: { requests: 0, connections: 0 } }, byRevision: {}, perSecond: [], openConnections: 0, inFlight: 0 }
+    const accounting = reckon(stats, loadResult)
+    const ok = (rev: string): number => accounting.byRevision[rev]?.ok ?? 0
+    // a release the analysis judged bad: its non-2xx answers are what the gate let through,
+    // reported against their bound (progressive-report.ts), not drops; every other failure is
+    const progressive = result && isProgressive(result) ? progressiveReport(result.progressive, accounting, o.to.name) : undefined
+    const dropped = accounting.dropped - (progressive?.badRelease?.failed ?? 0)
+    const outcome = result?.outcome ?? 'rolled-back'
+    return {
+      schema: 'zerodrop.report/v1',
+      verdict: end?.verdict ?? outcome,
+      exitCode: end?.exitCode ?? exitCodeFor(outcome, dropped, checked),
+      reason: end?.reason ?? result?.reason ?? (checked && checked.verdict !== 'safe' ? `not safe to stop: ${checked.detail}` : undefined),
+      dropped,
+      bothRevisionsServed: ok(o.from.name) > 0 && ok(o.to.name) > 0,
+      parameters: {
+        strategy: o.strategy,
+        from: { name: o.from.name, command: o.from.display },
+        to: { name: o.to.name, command: o.to.display },
+        replicas: o.replicas,
+        router: o.router,
+        routerPort: r?.port ?? o.port,
+        endpointDelayMs: o.endpointDelayMs,
+        terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
+        rolling: o.rolling,
+        ...(o.strategy === 'rolling' ? {} : { analysis: o.analysis }),
+        ...(o.strategy === 'canary' ? { canary: o.canary } : {}),
+        ...(o.strategy === 'blue-green' ? { blueGreen: o.blueGreen } : {}),
+        probes: o.probes,
+        load: o.load,
+      },
+      timing: {
+        startedAt: startedAt.toISOString(),
+        rolloutStartMs: rolloutStart === undefined ? 0 : rolloutStart - t0,
+        eventsOriginMs: (fleet?.t0 ?? t0) - t0,
+        rolloutDurationMs: result?.completedAt ?? (rolloutStart === undefined ? 0 : Date.now() - rolloutStart),
+        loadDurationMs: loadResult.sendingMs,
+        loadStopMs: loadResult.durationMs - loadResult.sendingMs,
+        totalMs: Date.now() - t0,
+      },
+      steps: withShares(steps, requestsByRevision()),
+      events: fleet?.events ?? [],
+      load: {
+        requests: accounting.requests,
+        rps: loadResult.sendingMs > 0 ? (accounting.requests * 1000) / loadResult.sendingMs : 0,
+        latencyMs: loadResult.autocannon.latencyMs,
+        autocannon: loadResult.autocannon,
+        exact: loadResult.exact,
+      },
+      accounting,
+      perSecond: stats.perSecond,
+      failures: reportFailures(r?.failureLog() ?? { records: [], omitted: 0 }, rolloutStart ?? t0),
+      instances: fleet?.records() ?? [],
+      runDir,
+      ...(progressive === undefined ? {} : { progressive }),
+      ...(checked === undefined ? {} : { stopCheck: checked }),
+      ...(end === undefined ? {} : { partial: true }),
+    }
+  }
+
   try {
     router = await createRouter({
       mode: o.router,
@@ -125,7 +216,7 @@ export async function deploy(options: DeployOptions): Promise<Report> {
 
     const url = `http://127.0.0.1:${r.port}${o.load.path}`
     const graceMs = o.terminationGracePeriodSeconds * 1000
-    const maxLoadMs = o.load.leadMs + o.load.tailMs + (2 * o.replicas + 2) * (o.rolling.progressDeadlineSeconds * 1000 + graceMs + o.endpointDelayMs) + 60_000
+    const maxLoadMs = o.load.leadMs + o.load.tailMs + (2 * o.replicas + 3) * (o.rolling.progressDeadlineSeconds * 1000 + graceMs + o.endpointDelayMs) + 60_000
     r.resetStats()
     progress(`${o.from.name} ${o.replicas}/${o.replicas} ready; load ${o.load.rate} req/s over ${o.load.connections} connections to ${url}`)
     load = await startLoad(url, o.load, maxLoadMs)
@@ -139,13 +230,8 @@ export async function deploy(options: DeployOptions): Promise<Report> {
       throw new InvalidOptionError('load.path', `${o.from.name} to answer ${o.load.method} ${o.load.path} with 2xx before the rollout starts`, `${got} in ${lead.requests} requests`)
     }
 
-    const rolloutStart = Date.now()
-    const steps: StepRecord[] = []
-    const requestsByRevision = (): Record<string, number> => {
-      const out: Record<string, number> = {}
-      for (const [rev, s] of Object.entries(r.stats().byRevision)) out[rev] = s.requests
-      return out
-    }
+    rolloutStart = Date.now()
+    const started = rolloutStart
     const ctx: StrategyContext = {
       options: o,
       from: o.from,
@@ -153,11 +239,11 @@ export async function deploy(options: DeployOptions): Promise<Report> {
       fleet: f,
       router: r,
       signal: o.signal ?? new AbortController().signal,
-      now: () => Date.now() - rolloutStart,
+      now: () => Date.now() - started,
       step(phase, action) {
         const minReadyMs = o.rolling.minReadySeconds * 1000
         steps.push({
-          t: Date.now() - rolloutStart,
+          t: Date.now() - started,
           phase,
           action,
           revisions: { [o.from.name]: f.counts(o.from.name, minReadyMs), [o.to.name]: f.counts(o.to.name, minReadyMs) },
@@ -171,8 +257,12 @@ export async function deploy(options: DeployOptions): Promise<Report> {
       check,
     }
     const strategy = STRATEGY_IMPLEMENTATIONS[o.strategy]
-    const result = await strategy.run(ctx)
+    result = await strategy.run(ctx)
     const rolloutDurationMs = result.completedAt
+    if (result.outcome === 'promoted' && o.stopCheck) {
+      progress(`promoted after ${(rolloutDurationMs / 1000).toFixed(1)} s; stop check: one ${o.to.name} instance replaced surge-first and stopped under load`)
+      checked = await stopCheck(ctx)
+    }
 
     status.phase = 'tail'
     status.step = `${result.outcome}; load runs ${o.load.tailMs} ms more`
@@ -183,64 +273,33 @@ export async function deploy(options: DeployOptions): Promise<Report> {
     // let the router settle the last responses and see the clients' sockets close
     const settleEnd = Date.now() + 3000
     while (r.stats().openConnections > 0 && Date.now() < settleEnd) await sleep(20)
-    const stats = r.stats()
-    const failures = reportFailures(r.failureLog(), rolloutStart)
-    const accounting = reckon(stats, loadResult)
-    const finalRequests = requestsByRevision()
-    const ok = (rev: string): number => accounting.byRevision[rev]?.ok ?? 0
-    // a release the analysis judged bad: its non-2xx answers are what the gate let through,
-    // reported against their bound (progressive-report.ts), not drops; every other failure is
-    const progressive = isProgressive(result) ? progressiveReport(result.progressive, accounting, o.to.name) : undefined
-    const dropped = accounting.dropped - (progressive?.badRelease?.failed ?? 0)
-    const report: Report = {
-      schema: 'zerodrop.report/v1',
-      verdict: result.outcome,
-      exitCode: exitCodeFor(result.outcome, dropped),
-      reason: result.reason,
-      dropped,
-      bothRevisionsServed: ok(o.from.name) > 0 && ok(o.to.name) > 0,
-      parameters: {
-        strategy: o.strategy,
-        from: { name: o.from.name, command: o.from.display },
-        to: { name: o.to.name, command: o.to.display },
-        replicas: o.replicas,
-        router: o.router,
-        routerPort: r.port,
-        endpointDelayMs: o.endpointDelayMs,
-        terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
-        rolling: o.rolling,
-        ...(o.strategy === 'rolling' ? {} : { analysis: o.analysis }),
-        ...(o.strategy === 'canary' ? { canary: o.canary } : {}),
-        ...(o.strategy === 'blue-green' ? { blueGreen: o.blueGreen } : {}),
-        probes: o.probes,
-        load: o.load,
-      },
-      timing: {
-        startedAt: startedAt.toISOString(),
-        rolloutStartMs: rolloutStart - t0,
-        eventsOriginMs: f.t0 - t0,
-        rolloutDurationMs,
-        loadDurationMs: loadResult.sendingMs,
-        loadStopMs: loadResult.durationMs - loadResult.sendingMs,
-        totalMs: Date.now() - t0,
-      },
-      steps: withShares(steps, finalRequests),
-      events: f.events,
-      load: {
-        requests: accounting.requests,
-        rps: loadResult.sendingMs > 0 ? (accounting.requests * 1000) / loadResult.sendingMs : 0,
-        latencyMs: loadResult.autocannon.latencyMs,
-        autocannon: loadResult.autocannon,
-        exact: loadResult.exact,
-      },
-      accounting,
-      perSecond: stats.perSecond,
-      failures,
-      instances: f.records(),
-      runDir,
-      ...(progressive === undefined ? {} : { progressive }),
+    return makeReport(loadResult)
+  } catch (err) {
+    if (err instanceof FleetUsageError) throw err
+    const interrupted = err instanceof AbortedError
+    let loadResult: LoadResult | undefined
+    if (interrupted && fleet !== undefined) {
+      // SIGINT/SIGTERM: stop the load gracefully, then drain every instance the usual way
+      // (SIGTERM, out of the router after the endpoint lag, SIGKILL after the grace); a second
+      // signal makes the CLI kill at once
+      progress('interrupted: stopping the load gracefully, then draining every instance')
+      if (load && !loadStopped) {
+        loadStopped = load.stop()
+        loadResult = await loadStopped.catch(() => undefined)
+      }
+      for (const i of fleet.all()) if (i.state !== 'stopped' && i.terminatingSince === undefined) void fleet.terminate(i)
+      await fleet.settled()
     }
-    return report
+    try {
+      const signal = String(o.signal?.reason ?? '')
+      const end = interrupted
+        ? { verdict: 'interrupted' as const, exitCode: signal === 'SIGTERM' ? EXIT_CODES.terminated : EXIT_CODES.interrupted, reason: `interrupted by ${signal || 'an abort'}` }
+        : { verdict: 'internal-error' as const, exitCode: EXIT_CODES.internal, reason: `internal error: ${(err as Error)?.message ?? String(err)}` }
+      partialReports.set(err as object, makeReport(loadResult ?? noLoad(o), end))
+    } catch {
+      // the partial report is best effort; the error itself is what matters
+    }
+    throw err
   } finally {
     clearInterval(statusTimer)
     // on an error or an abort: instances first (requests to them now fail fast), then the load

@@ -203,6 +203,12 @@ export interface DeployOptions {
   readonly runDir?: string
   /** Router upstream keep-alive idle timeout (l7). Router default when unset. */
   readonly upstreamIdleTimeoutMs?: number
+  /**
+   * After promotion, under load, replace one instance of the new revision surge-first and stop it
+   * the Kubernetes way, judging its drain like any other: a release that ignores SIGTERM or exits
+   * at once is not safe to stop (exit 4). @default true
+   */
+  readonly stopCheck?: boolean
   /** Aborts the deploy; every instance is stopped. */
   readonly signal?: AbortSignal
   /** Called with a line of progress during long waits. */
@@ -230,6 +236,7 @@ export interface ResolvedDeployOptions {
   readonly load: ResolvedLoad
   readonly runDir: string | undefined
   readonly upstreamIdleTimeoutMs: number | undefined
+  readonly stopCheck: boolean
   readonly signal: AbortSignal | undefined
   readonly onProgress: ((event: ProgressEvent) => void) | undefined
   readonly onStatus: ((status: DeployStatus) => void) | undefined
@@ -258,6 +265,12 @@ export function int(option: string, value: unknown, fallback: number, min: numbe
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     throw new InvalidOptionError(option, `an integer >= ${min}`, value)
   }
+  return value
+}
+
+function bool(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new InvalidOptionError(option, 'true or false', value)
   return value
 }
 
@@ -451,6 +464,7 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
     load,
     runDir: options.runDir,
     upstreamIdleTimeoutMs: options.upstreamIdleTimeoutMs === undefined ? undefined : int('upstreamIdleTimeoutMs', options.upstreamIdleTimeoutMs, 0, 1),
+    stopCheck: bool('stopCheck', options.stopCheck, true),
     signal: options.signal,
     onProgress: options.onProgress,
     onStatus: options.onStatus,

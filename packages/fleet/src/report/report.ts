@@ -4,9 +4,27 @@ import type { LoadResult } from '../load/load.js'
 import type { ResolvedDeployOptions, ResolvedProbe } from '../options/deploy.js'
 import type { FailureLog, FailureRecordCause, RouterMode, RouterStats } from '../router/router.js'
 import { formatAnalysisParameters, formatProgressive, type ProgressiveReport } from './progressive.js'
+import type { StopCheckRecord } from '../strategies/stop-check.js'
 import type { Outcome, StepRecord } from '../strategies/types.js'
 
-export const EXIT_CODES = Object.freeze({ promoted: 0, dropped: 1, rolledBack: 2, usage: 64 })
+/**
+ * Every exit code of `zerodrop deploy` (the fleet README's table; `verify` adds 3). 70 is
+ * sysexits' EX_SOFTWARE: a fault of zerodrop itself, never of the service under test.
+ */
+export const EXIT_CODES = Object.freeze({
+  promoted: 0,
+  dropped: 1,
+  rolledBack: 2,
+  notSafeToStop: 4,
+  usage: 64,
+  internal: 70,
+  interrupted: 130,
+  terminated: 143,
+} as const)
+export type DeployExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES]
+
+/** How the deploy ended: a strategy's outcome, or it was stopped before it had one. */
+export type Verdict = Outcome | 'interrupted' | 'internal-error'
 
 export interface ReportStep extends StepRecord {
   /** share of the router's requests per revision from this step until the next one (0..1) */
@@ -44,9 +62,9 @@ export function reportFailures(log: FailureLog, originEpochMs: number): ReportFa
 
 export interface Report {
   readonly schema: 'zerodrop.report/v1'
-  readonly verdict: Outcome
-  /** 0 promoted with zero dropped; 1 dropped > 0 (or the rollback failed); 2 rolled back */
-  readonly exitCode: 0 | 1 | 2
+  readonly verdict: Verdict
+  /** see EXIT_CODES: 0 promoted, zero dropped, safe to stop; 1 dropped > 0 (or the rollback failed); 2 rolled back; 4 not safe to stop; 70, 130, 143 */
+  readonly exitCode: DeployExitCode
   readonly reason: string | undefined
   readonly dropped: number
   /** both revisions answered requests successfully (no vacuous pass) */
@@ -100,11 +118,18 @@ export interface Report {
   readonly runDir: string
   /** blue-green and canary: weights per period, analyses, flips, detection, a bad release against its bound */
   readonly progressive?: ProgressiveReport
+  /** after promotion: one instance of the new revision stopped the Kubernetes way, and what it did */
+  readonly stopCheck?: StopCheckRecord
+  /** interrupted or internal error: the report holds what was known when it stopped */
+  readonly partial?: boolean
 }
 
-export function exitCodeFor(outcome: Outcome, dropped: number): 0 | 1 | 2 {
-  if (dropped > 0 || outcome === 'rollback-failed') return 1
-  return outcome === 'promoted' ? 0 : 2
+/** Drops win over everything a strategy decided; a promoted release must also be safe to stop. */
+export function exitCodeFor(outcome: Outcome, dropped: number, stopCheck?: StopCheckRecord): 0 | 1 | 2 | 4 {
+  if (dropped > 0 || outcome === 'rollback-failed') return EXIT_CODES.dropped
+  if (outcome !== 'promoted') return EXIT_CODES.rolledBack
+  if (stopCheck !== undefined && stopCheck.verdict !== 'safe') return EXIT_CODES.notSafeToStop
+  return EXIT_CODES.promoted
 }
 
 export function withShares(steps: readonly StepRecord[], final: Readonly<Record<string, number>>): ReportStep[] {
@@ -203,7 +228,19 @@ export function formatReport(r: Report): string {
     out.push(`  ${pad(i.id, 7)} port ${i.port}, ${i.restarts} restarts, ${end}`)
   }
   out.push('')
-  const word = r.verdict === 'promoted' ? 'PROMOTED' : r.verdict === 'rolled-back' ? 'ROLLED BACK' : 'ROLLBACK FAILED'
+  if (r.stopCheck) {
+    const c = r.stopCheck
+    out.push(`stop check ${c.verdict === 'safe' ? 'SAFE TO STOP' : c.verdict === 'not-run' ? 'NOT RUN' : 'NOT SAFE TO STOP'}: ${c.detail}`)
+    out.push('')
+  }
+  const words: Record<Verdict, string> = {
+    promoted: 'PROMOTED',
+    'rolled-back': 'ROLLED BACK',
+    'rollback-failed': 'ROLLBACK FAILED',
+    interrupted: 'INTERRUPTED',
+    'internal-error': 'INTERNAL ERROR',
+  }
+  const word = r.verdict === 'promoted' && r.exitCode === EXIT_CODES.notSafeToStop ? 'PROMOTED BUT NOT SAFE TO STOP' : words[r.verdict]
   const served = r.bothRevisionsServed ? 'both revisions served traffic' : 'NOT both revisions served traffic'
   out.push(
     `verdict   ${word}${r.reason ? ` (${r.reason})` : ''}; ${r.dropped} dropped; rollout ${secs(r.timing.rolloutDurationMs)}; ${served}; exit ${r.exitCode}`,
