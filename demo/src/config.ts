@@ -17,6 +17,8 @@ export interface DemoConfig {
   /** undefined: the lifecycle library; otherwise a naive shutdown for negative controls */
   readonly naive: 'exit' | 'stoppable' | 'fastify-close' | undefined
   readonly drainDelayMs: number
+  /** DRAIN_QUIET_MS (with DRAIN_MIN_MS, DRAIN_MAX_MS): the adaptive drain delay instead of DRAIN_DELAY_MS */
+  readonly drainDelay: number | { readonly minMs: number; readonly quietMs: number; readonly maxMs: number }
   readonly shutdownTimeoutMs: number
   readonly gracePeriodMs: number
 }
@@ -55,6 +57,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   else throw new DemoConfigError(`NAIVE must be 1 (exit at once), 'stoppable' or 'fastify-close', instead got '${naiveRaw}'`)
   const drainDelayMs = num(env, 'DRAIN_DELAY_MS', 5000, 0, 600_000)
   const shutdownTimeoutMs = num(env, 'SHUTDOWN_TIMEOUT_MS', 20_000, 0, 600_000)
+  const quiet = env.DRAIN_QUIET_MS !== undefined && env.DRAIN_QUIET_MS !== ''
+  if (quiet && env.DRAIN_DELAY_MS !== undefined && env.DRAIN_DELAY_MS !== '') {
+    throw new DemoConfigError(`DRAIN_DELAY_MS (a fixed delay) and DRAIN_QUIET_MS (the adaptive one) exclude each other, instead got both: '${env.DRAIN_DELAY_MS}' and '${env.DRAIN_QUIET_MS}'`)
+  }
+  const drainDelay = quiet
+    ? { minMs: num(env, 'DRAIN_MIN_MS', 1000, 0, 600_000), quietMs: num(env, 'DRAIN_QUIET_MS', 1000, 1, 600_000), maxMs: num(env, 'DRAIN_MAX_MS', 10_000, 0, 600_000) }
+    : drainDelayMs
+  const longestDelayMs = typeof drainDelay === 'number' ? drainDelay : drainDelay.maxMs
   return {
     port: num(env, 'PORT', 3000, 0, 65535),
     host: env.HOST ?? '0.0.0.0',
@@ -70,7 +80,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     ignoreSigterm: flag(env, 'IGNORE_SIGTERM'),
     naive,
     drainDelayMs,
+    drainDelay,
     shutdownTimeoutMs,
-    gracePeriodMs: num(env, 'GRACE_PERIOD_MS', Math.max(30_000, drainDelayMs + shutdownTimeoutMs), 0, 3_600_000),
+    gracePeriodMs: num(env, 'GRACE_PERIOD_MS', Math.max(30_000, longestDelayMs + shutdownTimeoutMs), 0, 3_600_000),
   }
 }

@@ -15,7 +15,7 @@ export function expressApp(config: DemoConfig): { server: http.Server; lifecycle
     next()
   })
   const lifecycle = expressLifecycle(app, {
-    drainDelayMs: config.drainDelayMs,
+    drainDelay: config.drainDelay,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     gracePeriodMs: config.gracePeriodMs,
     signals: config.ignoreSigterm ? [] : ['SIGTERM', 'SIGINT'],

@@ -9,7 +9,7 @@ export async function fastifyApp(config: DemoConfig): Promise<FastifyInstance> {
   // No per-request log lines: the demo runs under load, and its logs are read by people.
   const app = Fastify({ logger: { level: 'info' }, logController: new LogController({ disableRequestLogging: true }) })
   await app.register(fastifyLifecycle, {
-    drainDelayMs: config.drainDelayMs,
+    drainDelay: config.drainDelay,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     gracePeriodMs: config.gracePeriodMs,
     signals: config.ignoreSigterm ? [] : ['SIGTERM', 'SIGINT'],

@@ -223,7 +223,8 @@ export function formatReport(r: Report): string {
   for (const i of r.instances) {
     const t = i.termination
     const end = t
-      ? `${t.killed ? 'SIGKILLed after the grace period' : 'exited'} ${secs(t.durationMs)} after SIGTERM (code ${String(t.code)}${t.signal ? `, ${t.signal}` : ''})`
+      ? `${t.killed ? 'SIGKILLed after the grace period' : 'exited'} ${secs(t.durationMs)} after SIGTERM (code ${String(t.code)}${t.signal ? `, ${t.signal}` : ''})` +
+        (t.drainDelay ? `, drain delay ${secs(t.drainDelay.ms)} (${t.drainDelay.endedBy})` : '')
       : 'stopped with the fleet'
     out.push(`  ${pad(i.id, 7)} port ${i.port}, ${i.restarts} restarts, ${end}`)
   }

@@ -24,6 +24,8 @@ export interface TerminationResult {
   readonly signal: NodeJS.Signals | null
   /** SIGKILL was needed after the grace period */
   readonly killed: boolean
+  /** the drain delay the service logged (@zerodrop/lifecycle's "drain delay over" line), when it did */
+  readonly drainDelay?: { readonly ms: number; readonly endedBy: string }
 }
 
 export interface InstanceEvents {
@@ -399,7 +401,8 @@ export class Instance {
       const { killed } = await this.#stopGroup(pgid)
       const exit = exited ? await Promise.race([exited, sleep(1000).then(() => undefined)]) : undefined
       this.#state = 'stopped'
-      return { durationMs: Date.now() - started, code: exit?.code ?? null, signal: exit?.signal ?? null, killed }
+      const drainDelay = this.#loggedDrainDelay()
+      return { durationMs: Date.now() - started, code: exit?.code ?? null, signal: exit?.signal ?? null, killed, ...(drainDelay ? { drainDelay } : {}) }
     })()
     return this.#termination
   }
@@ -417,6 +420,21 @@ export class Instance {
     const deadline = Date.now() + 5000
     while (groupAlive(pgid) && Date.now() < deadline) await sleep(20)
     forgetGroup(pgid)
+  }
+
+  /** The last drain delay a @zerodrop/lifecycle service logged (a JSON line with drainDelayMs and endedBy). */
+  #loggedDrainDelay(): { ms: number; endedBy: string } | undefined {
+    let found: { ms: number; endedBy: string } | undefined
+    try {
+      for (const line of fs.readFileSync(this.logFile, 'utf8').split('\n')) {
+        if (!line.includes('"drainDelayMs"') || !line.includes('"endedBy"')) continue
+        const o = JSON.parse(line) as { drainDelayMs?: unknown; endedBy?: unknown }
+        if (typeof o.drainDelayMs === 'number' && typeof o.endedBy === 'string') found = { ms: o.drainDelayMs, endedBy: o.endedBy }
+      }
+    } catch {
+      // no log, or a line that only looked like one: the report shows no delay
+    }
+    return found
   }
 
   /** The last `lines` lines of the instance's log, for error messages. */
