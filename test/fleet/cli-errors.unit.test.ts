@@ -2,7 +2,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { outputProblems, reportInternalError } from '#fleet/cli/cli.js'
+import { outputProblems } from '#fleet/cli/cli.js'
+import { reportInternalError } from '#fleet/cli/internal-error.js'
 import { EXIT_CODES } from '#fleet/report/report.js'
 
 const dirs: string[] = []

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `zerodrop` command. Everything it does lives in ../cli (import-safe); this file only runs it.
-import { main, reportInternalError } from '../cli/cli.js'
+import { main } from '../cli/cli.js'
+import { reportInternalError } from '../cli/internal-error.js'
 import { killAllInstancesSync } from '../runtime/instance.js'
 
 // a fault of zerodrop itself, anywhere: instances stopped, one line on stderr, never a stack trace

@@ -2,7 +2,6 @@
 import { parseArgs } from 'node:util'
 import { deployOptionsFromManifests, mergeOptions } from '../manifests/from-manifests.js'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { deploy, partialReportOf } from '../deploy/deploy.js'
 import { AbortedError, FleetUsageError, RuntimeDockerError } from '../core/errors.js'
@@ -13,6 +12,7 @@ import { EXIT_CODES, formatReport, type Report } from '../report/report.js'
 import { deployViews, writeOutputs, type OutputFiles } from '../report/outputs.js'
 import { createProgress } from './progress.js'
 import { applyRuntimeFlags } from '../runtime/docker.js'
+import { reportInternalError } from './internal-error.js'
 import { verifyMain } from './verify.js'
 
 const HELP = `zerodrop — deploy a service v1 → v2 on a local fleet under load, and fail if one request is dropped
@@ -493,29 +493,6 @@ function emit(report: Report, outputs: OutputFiles, quiet: boolean): void {
   }
   for (const e of out.errors) process.stderr.write(`zerodrop: ${e}\n`)
   if (!quiet) for (const w of out.written) if (w.kind !== 'json') process.stderr.write(`zerodrop: ${w.kind} report ${w.file}\n`)
-}
-
-/**
- * A fault of zerodrop itself: one line saying what failed and where (never a stack trace on the
- * terminal), the stack in a file beside the instance logs, exit 70.
- */
-export function reportInternalError(err: unknown, runDir: string | undefined): number {
-  const e = err instanceof Error ? err : new Error(String(err))
-  const where = /\n\s+at (?:.*? \()?(.*?:\d+:\d+)\)?/.exec(e.stack ?? '')?.[1]
-  let file: string | undefined
-  try {
-    const dir = runDir !== undefined && fs.existsSync(runDir) ? runDir : os.tmpdir()
-    file = path.join(dir, `zerodrop-internal-error-${process.pid}.log`)
-    fs.writeFileSync(file, `${new Date().toISOString()} zerodrop ${process.argv.slice(2).join(' ')}\n${e.stack ?? e.message}\n`)
-  } catch {
-    file = undefined
-  }
-  process.stderr.write(
-    `zerodrop: internal error (a fault of zerodrop, not of the service under test): ${e.message}${where ? ` (at ${where})` : ''}; ` +
-      `every instance was stopped; ${file ? `details in ${file}` : 'the details could not be written'}` +
-      `${runDir ? `, instance logs in ${runDir}` : ''}; exit ${EXIT_CODES.internal}\n`,
-  )
-  return EXIT_CODES.internal
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -5,6 +5,7 @@ import { FleetUsageError } from '../core/errors.js'
 import { VERIFY_DEFAULTS, VERIFY_LIMITS, type VerifyOptions } from '../options/verify.js'
 import { formatVerifyReport, verifyJson } from '../verify/report.js'
 import { verify, VERIFY_EXIT_CODES } from '../verify/verify.js'
+import { reportInternalError } from './internal-error.js'
 
 export const VERIFY_HELP = `zerodrop verify — count every request to a URL while your own command performs the rollout
 
@@ -245,8 +246,7 @@ export async function verifyMain(argv: readonly string[]): Promise<number> {
       process.stderr.write(`zerodrop verify: ${verifyUsageMessage(err)}\n`)
       return VERIFY_EXIT_CODES.usage
     }
-    process.stderr.write(`zerodrop verify: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
-    return 70
+    return reportInternalError(err, undefined, 'zerodrop verify')
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
