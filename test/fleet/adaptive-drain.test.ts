@@ -75,9 +75,9 @@ describe('adaptive drain delay, rolling deploy under load, 1 s endpoint lag', ()
       const t = i.termination
       expect(t?.code).toBe(0)
       expect(t?.drainDelay?.endedBy).toBe('quiet')
-      // measured by the instance from its own drain start, which the signal reaches a few ms after the
-      // fleet sent it (and after the fleet's lag timer started): 50 ms allowed for that, no more
-      expect(t!.drainDelay!.ms).toBeGreaterThanOrEqual(atLeast - 50)
+      // lower bound on the fleet's clock (SIGTERM → exit, which follows the delay's end): the
+      // instance's own clock starts when the signal reaches it, a few ms after the lag timer did
+      expect(t!.durationMs).toBeGreaterThanOrEqual(atLeast)
       expect(t!.drainDelay!.ms).toBeLessThanOrEqual(LAG_MS + QUIET_MS + 1500)
     }
     expect(formatReport(r)).toMatch(/drain delay \d+\.\d s \(quiet\)/)
@@ -85,8 +85,9 @@ describe('adaptive drain delay, rolling deploy under load, 1 s endpoint lag', ()
   })
 
   it('a lag longer than maxMs: the delay ends at maxMs and the instance then refuses what the router still sends (dropped > 0, as any drain that ends too early)', { timeout: 120_000 }, async () => {
-    const r = await run('DRAIN_QUIET_MS=1000 DRAIN_MIN_MS=500 DRAIN_MAX_MS=1500', { endpointDelayMs: 3000 })
-    console.log(`adaptive drain figures (l4, lag 3000 ms > maxMs 1500 ms): ${figures(r)}; dropped ${r.dropped}`)
+    // l7, whose traffic reaches the instance until it is removed (behind l4 the clients may all have moved already)
+    const r = await run('DRAIN_QUIET_MS=1000 DRAIN_MIN_MS=500 DRAIN_MAX_MS=1500', { endpointDelayMs: 3000, router: 'l7' })
+    console.log(`adaptive drain figures (l7, lag 3000 ms > maxMs 1500 ms): ${figures(r)}; dropped ${r.dropped}`)
     for (const i of oldInstances(r)) expect(i.termination?.drainDelay?.endedBy).toBe('max')
     expect(r.dropped).toBeGreaterThan(0)
     await expectNothingLeft(r)
