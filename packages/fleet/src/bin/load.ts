@@ -1,12 +1,9 @@
 /**
- * The fleet's load (autocannon, paced, honouring `Connection: close`, plus exact keep-alive
- * clients) as a standalone process, for docker-compose.yml's `load` service. It runs
+ * The fleet's load (its paced keep-alive generator, honouring `Connection: close`, plus exact
+ * closed-loop clients) as a standalone process, for docker-compose.yml's `load` service. It runs
  * until SIGTERM/SIGINT (or LOAD_SECONDS), then stops gracefully — every outstanding request
- * finishes — and prints one JSON line with autocannon's summary and the exact counts.
- *
- * Plain autocannon is not used directly: it sends the next request on a socket whose response
- * said `Connection: close`, so a correct drain would show as lost requests, and its CLI cannot
- * be stopped early with its results.
+ * finishes — and prints one JSON line: the generator's counts and latency (`generator`, and the
+ * same in the former `autocannon` section's shape) and the exact clients' counts.
  *
  * Env: LOAD_URL (default http://127.0.0.1:3100/), LOAD_CONNECTIONS (8), LOAD_RATE (200 req/s),
  * LOAD_EXACT_CLIENTS (4), LOAD_SECONDS (upper bound, default 300).

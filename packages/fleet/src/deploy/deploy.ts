@@ -4,7 +4,7 @@ import path from 'node:path'
 import { reckon } from '../report/accounting.js'
 import { AbortedError, FleetUsageError, InstanceNotReadyError, InvalidOptionError } from '../core/errors.js'
 import { Fleet } from '../runtime/fleet.js'
-import { startLoad, type LoadResult, type RunningLoad } from '../load/load.js'
+import { noLoadResult, startLoad, type LoadResult, type RunningLoad } from '../load/load.js'
 import { resolveDeployOptions, type DeployOptions, type ResolvedDeployOptions } from '../options/deploy.js'
 import { assertBindable, LOOPBACK } from '../core/ports.js'
 import { EXIT_CODES, exitCodeFor, reportFailures, withShares, type DeployExitCode, type Report, type Verdict } from '../report/report.js'
@@ -64,8 +64,7 @@ export function partialReportOf(err: unknown): Report | undefined {
 
 /** The load's summary when the load never ran or never finished. */
 function noLoad(o: ResolvedDeployOptions): LoadResult {
-  const latencyMs = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 }
-  return { autocannon: { connections: o.load.connections, targetRate: o.load.rate, responses: 0, errors: 0, timeouts: 0, non2xx: 0, latencyMs, durationS: 0 }, exact: undefined, durationMs: 0, sendingMs: 0 }
+  return noLoadResult(o.load)
 }
 
 /**
@@ -148,7 +147,8 @@ export async function deploy(options: DeployOptions): Promise<Report> {
       load: {
         requests: accounting.requests,
         rps: loadResult.sendingMs > 0 ? (accounting.requests * 1000) / loadResult.sendingMs : 0,
-        latencyMs: loadResult.autocannon.latencyMs,
+        latencyMs: loadResult.generator.latencyMs,
+        generator: loadResult.generator,
         autocannon: loadResult.autocannon,
         exact: loadResult.exact,
       },

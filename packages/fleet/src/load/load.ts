@@ -1,18 +1,45 @@
-import autocannon from 'autocannon'
 import { startExactLoad, type ExactLoad, type ExactLoadResult } from './exact-client.js'
+import { startLoadGenerator, type LatencySummary, type LoadRun } from './generator.js'
 import type { ResolvedLoad } from '../options/deploy.js'
 
-type AutocannonClient = Parameters<NonNullable<Parameters<typeof autocannon>[0]['setupClient']>>[0]
+/** The main load as the report shows it: the generator's own exact counts and latency. */
+export interface GeneratorSummary {
+  readonly connections: number
+  readonly targetRate: number
+  readonly burst: number
+  readonly reconnectRate: number
+  readonly sent: number
+  readonly ok: number
+  readonly non2xx: number
+  readonly lost: number
+  readonly reset: number
+  readonly refused: number
+  readonly timeout: number
+  /** new connections opened, the first ones and every reconnect (churn, `Connection: close`, after a failure) */
+  readonly connectionsOpened: number
+  /** responses that said `Connection: close` (each moved the connection to a new socket) */
+  readonly connectionClose: number
+  readonly latencyMs: LatencySummary
+  /** seconds requests were being sent */
+  readonly durationS: number
+  /** each failed request, for the report */
+  readonly failures: ReadonlyArray<{ readonly start: number; readonly outcome: string; readonly error?: string; readonly status?: number }>
+}
 
+/**
+ * The report's former `load.autocannon` section, kept with the same fields and meanings, now
+ * filled from the fleet's own generator (which replaced autocannon; see GeneratorSummary).
+ */
 export interface AutocannonSummary {
   readonly connections: number
   readonly targetRate: number
-  /** autocannon's own counters, for information only: they hide connection-level drops (docs/architecture.md, "Counting a drop") */
+  /** complete responses (2xx and other) */
   readonly responses: number
+  /** requests that got no response: lost + reset + refused + timeout */
   readonly errors: number
   readonly timeouts: number
   readonly non2xx: number
-  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number; readonly mean: number }
+  readonly latencyMs: LatencySummary
   readonly durationS: number
 }
 
@@ -30,6 +57,8 @@ export interface ExactSummary {
 }
 
 export interface LoadResult {
+  readonly generator: GeneratorSummary
+  /** the same run in the former autocannon section's shape */
   readonly autocannon: AutocannonSummary
   readonly exact: ExactSummary | undefined
   /** ms from start to the graceful end */
@@ -46,99 +75,31 @@ export interface RunningLoad {
 }
 
 /**
- * autocannon through the router, paced: each keep-alive connection sends its share of `rate` in
- * small bursts of back-to-back requests (`burst`), the bursts evenly spaced and phase-shifted
- * across connections, so the load is steady instead of autocannon's once-a-second bursts, and
- * keep-alive sockets are reused the instant a response arrives — the moment a server that closes
- * sockets without `Connection: close` loses the next request. Every `reconnectRate` requests a connection is replaced, so new connections keep
- * arriving as they do in production (and an `l4` router moves traffic only with new connections).
- *
- * autocannon's `stop()` destroys connections with requests in flight; this stop is graceful:
- * each client ends when it has no outstanding request (after its response, its error or its
- * timeout), so nothing is abandoned that the router would have to count.
+ * The fleet's load through the router: `connections` keep-alive connections sharing `rate`,
+ * evenly paced and phase-shifted, each sending bursts of `burst` back-to-back requests — the next
+ * the instant a response arrives, the moment a server that closes sockets without
+ * `Connection: close` loses it — and replaced every `reconnectRate` requests, so new connections
+ * keep arriving as in production (an `l4` router moves traffic only with new connections). A
+ * response that says `Connection: close` is honoured: the next request goes on a new connection
+ * (RFC 9112 §9.6), as browsers and Node's agent do. Beside it, `exactClients` closed-loop clients
+ * as a second load-side cross-check. The stop is graceful: nothing is abandoned that the router
+ * would have to count.
  */
 export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: number): Promise<RunningLoad> {
   const t0 = performance.now()
-  const clients: AutocannonClient[] = []
-  const pending = new Map<AutocannonClient, NodeJS.Timeout>()
-  const burst = load.burst
-  // each connection sends `burst` requests back to back every burstIntervalMs
-  const burstIntervalMs = (1000 * load.connections * burst) / load.rate
-  let stopping = false
-
-  const finished = new Promise<autocannon.AutocannonResult>((resolve, reject) => {
-    autocannon(
-      {
-        url,
-        connections: load.connections,
-        duration: Math.ceil(maxDurationMs / 1000),
-        // the router times out at timeoutMs and counts it; the clients wait a little longer
-        timeout: Math.ceil(load.timeoutMs / 1000) + 2,
-        pipelining: 1,
-        // autocannon reports its end at the next sample tick: short ticks make the graceful stop prompt
-        sampleInt: 250,
-        reconnectRate: load.reconnectRate,
-        method: load.method,
-        headers: { ...load.headers },
-        ...(load.body === undefined ? {} : { body: load.body }),
-        setupClient(client) {
-          const index = clients.length
-          clients.push(client)
-          const send = client._doRequest.bind(client)
-          const connect = client._connect.bind(client)
-          let next = performance.now() + (index * burstIntervalMs) / load.connections
-          let inBurst = 0
-          let closeAnnounced = false
-          // A client must not send another request on a connection whose response said
-          // `Connection: close` (RFC 9112 §9.6); autocannon does, which would turn a correct
-          // drain into "lost" requests. This client honours it, as browsers and Node's agent do.
-          client.on('headers', (...args: unknown[]) => {
-            // http-parser-js passes one info object, or positional fields in its older call style
-            const first = args[0] as { shouldKeepAlive?: boolean } | number | undefined
-            const keepAlive = typeof first === 'object' && first !== null ? first.shouldKeepAlive : args[8]
-            if (keepAlive === false) closeAnnounced = true
-          })
-          client._connect = function connectFresh(): void {
-            closeAnnounced = false // a burst goes on over the new connection
-            connect()
-          }
-          client._doRequest = function paced(): void {
-            if (pending.has(client)) return // one request at a time: a reconnect already scheduled it
-            if (stopping) {
-              client.destroy()
-              return
-            }
-            if (closeAnnounced) {
-              client._resetConnection() // nothing is outstanding: open a new connection, which sends
-              return
-            }
-            if (inBurst > 0 && inBurst < burst) {
-              inBurst++
-              send()
-              return
-            }
-            const now = performance.now()
-            const wait = next - now
-            next = Math.max(next + burstIntervalMs, now)
-            inBurst = 1
-            if (wait <= 0) {
-              send()
-              return
-            }
-            const t = setTimeout(() => {
-              pending.delete(client)
-              if (stopping) client.destroy()
-              else send()
-            }, wait)
-            pending.set(client, t)
-          }
-        },
-      },
-      (err, result) => (err ? reject(err) : resolve(result)),
-    )
+  const request = { method: load.method, headers: { ...load.headers }, ...(load.body === undefined ? {} : { body: load.body }) }
+  const main = startLoadGenerator({
+    url,
+    connections: load.connections,
+    pace: { rate: load.rate, burst: load.burst },
+    request: () => request,
+    reconnectRate: load.reconnectRate,
+    // the router times out at timeoutMs and counts it; the clients wait a little longer
+    timeoutMs: load.timeoutMs + 2000,
+    durationMs: maxDurationMs,
+    // what the pacing allows in maxDurationMs: the bound never cuts the load short
+    maxRequestsPerConnection: Math.ceil((load.rate * maxDurationMs) / 1000 / load.connections) + load.burst,
   })
-  finished.catch(() => {})
-
   let exact: ExactLoad | undefined
   if (load.exactClients > 0) {
     exact = startExactLoad({
@@ -148,9 +109,7 @@ export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: 
       pacedIntervalMs: load.exactIntervalMs,
       durationMs: maxDurationMs,
       timeoutMs: load.timeoutMs + 2000,
-      method: load.method,
-      headers: { ...load.headers },
-      ...(load.body === undefined ? {} : { body: load.body }),
+      ...request,
     })
   }
 
@@ -158,16 +117,20 @@ export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: 
     elapsed: () => Math.round(performance.now() - t0),
     async stop(): Promise<LoadResult> {
       const sendingMs = Math.round(performance.now() - t0)
-      stopping = true
-      // clients waiting for their next slot have nothing in flight: end them now
-      for (const [client, t] of pending) {
-        clearTimeout(t)
-        pending.delete(client)
-        client.destroy()
-      }
-      const [result, exactResult] = await Promise.all([finished, exact?.stop()])
+      const [run, exactResult] = await Promise.all([main.stop(), exact?.stop()])
+      const generator = summarize(run, load)
       return {
-        autocannon: summarize(result, load),
+        generator,
+        autocannon: {
+          connections: generator.connections,
+          targetRate: generator.targetRate,
+          responses: run.ok + run.non2xx,
+          errors: run.lost + run.reset + run.refused + run.timeout,
+          timeouts: run.timeout,
+          non2xx: run.non2xx,
+          latencyMs: run.latencyMs,
+          durationS: generator.durationS,
+        },
         exact: exactResult === undefined ? undefined : summarizeExact(exactResult, load.exactClients),
         durationMs: Math.round(performance.now() - t0),
         sendingMs,
@@ -176,16 +139,40 @@ export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: 
   }
 }
 
-function summarize(r: autocannon.AutocannonResult, load: ResolvedLoad): AutocannonSummary {
+/** The load's result when it never ran or never finished: nothing sent. */
+export function noLoadResult(load: ResolvedLoad): LoadResult {
+  const latencyMs = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 }
+  const zero = { sent: 0, ok: 0, non2xx: 0, lost: 0, reset: 0, refused: 0, timeout: 0 }
+  return {
+    generator: { connections: load.connections, targetRate: load.rate, burst: load.burst, reconnectRate: load.reconnectRate, ...zero, connectionsOpened: 0, connectionClose: 0, latencyMs, durationS: 0, failures: [] },
+    autocannon: { connections: load.connections, targetRate: load.rate, responses: 0, errors: 0, timeouts: 0, non2xx: 0, latencyMs, durationS: 0 },
+    exact: undefined,
+    durationMs: 0,
+    sendingMs: 0,
+  }
+}
+
+const failure = (x: { start: number; outcome: string; error?: string; status?: number }): GeneratorSummary['failures'][number] =>
+  ({ start: x.start, outcome: x.outcome, ...(x.error === undefined ? {} : { error: x.error }), ...(x.status === undefined ? {} : { status: x.status }) })
+
+function summarize(r: LoadRun, load: ResolvedLoad): GeneratorSummary {
   return {
     connections: load.connections,
     targetRate: load.rate,
-    responses: r.requests.total,
-    errors: r.errors,
-    timeouts: r.timeouts,
+    burst: load.burst,
+    reconnectRate: load.reconnectRate,
+    sent: r.sent,
+    ok: r.ok,
     non2xx: r.non2xx,
-    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, mean: r.latency.mean },
-    durationS: r.duration,
+    lost: r.lost,
+    reset: r.reset,
+    refused: r.refused,
+    timeout: r.timeout,
+    connectionsOpened: r.connectionsOpened,
+    connectionClose: r.connectionClose,
+    latencyMs: r.latencyMs,
+    durationS: r.sendingMs / 1000,
+    failures: r.failures.map(failure),
   }
 }
 
@@ -199,8 +186,6 @@ function summarizeExact(r: ExactLoadResult, clients: number): ExactSummary {
     refused: r.refused,
     timeout: r.timeout,
     byVersion: r.byVersion,
-    failures: r.records
-      .filter((x) => x.outcome !== 'ok')
-      .map((x) => ({ start: x.start, outcome: x.outcome, ...(x.error === undefined ? {} : { error: x.error }), ...(x.status === undefined ? {} : { status: x.status }) })),
+    failures: r.records.filter((x) => x.outcome !== 'ok').map(failure),
   }
 }

@@ -98,9 +98,9 @@ export interface ResolvedRolling {
 
 /** The load driven through the router for the whole rollout. */
 export interface LoadOptions {
-  /** autocannon connections (keep-alive). @default 50 */
+  /** Keep-alive connections of the load generator. @default 50 */
   readonly connections?: number
-  /** Requests per second over all autocannon connections, evenly paced. @default 300 */
+  /** Requests per second over all the load's connections, evenly paced. @default 300 */
   readonly rate?: number
   /** Each connection is closed and reopened after this many requests, so new connections keep arriving. 0 disables. At 300 req/s over 50 connections that is a new connection every ~5 s per connection, 10 a second in all; clients that keep connections longer are also what a server that closes them badly must survive. @default 30 */
   readonly reconnectRate?: number
@@ -122,7 +122,7 @@ export interface LoadOptions {
   readonly tailMs?: number
   /** A request without a response after this long is a timeout. @default 10000 */
   readonly timeoutMs?: number
-  /** Paced exact keep-alive clients run beside autocannon as the load-side cross-check. 0 disables. @default 4 */
+  /** Paced exact keep-alive clients run beside the main load as a second load-side cross-check. 0 disables. @default 4 */
   readonly exactClients?: number
   /** Interval between an exact client's requests. @default 100 */
   readonly exactIntervalMs?: number

@@ -38,11 +38,13 @@ export interface Accounting extends RevisionAccount {
   /** what found an empty router pool: requests (l7, among `refused`) and connections (l4, among `refusedConnections`) */
   readonly noEndpoint: { readonly requests: number; readonly connections: number }
   readonly byRevision: Readonly<Record<string, RevisionAccount>>
-  /** the load side's exact clients, which see every request they send settle */
+  /** the load side, which sees every request it sends settle: the main load's generator and the exact clients */
   readonly crossCheck: {
     readonly exactSent: number
     readonly exactDropped: number
-    /** the router saw at least as many requests and drops as the exact clients alone */
+    readonly generatorSent: number
+    readonly generatorDropped: number
+    /** the router saw at least as many requests and drops as the load side sent and saw */
     readonly consistent: boolean
     readonly note: string
   } | undefined
@@ -81,30 +83,36 @@ export function ledgerGap(a: RevisionAccount): number {
 }
 
 /**
- * docs/architecture.md "Counting a drop": dropped = lost + reset + refused + timeouts + non-2xx answers, counted
- * per request by the router (which never retries; requests that found no endpoint are among its
- * `refused`), plus any the router counted but never settled, plus refused connections. The exact clients on the load side cross-check it: every
- * drop they saw must be among the router's; if not, the larger count is reported.
+ * docs/architecture.md, "Counting a drop": dropped = lost + reset + refused + timeouts +
+ * non-2xx answers, counted per request by the router (which never retries; requests that found no
+ * endpoint are among its `refused`), plus any the router counted but never settled, plus refused
+ * connections. The load side cross-checks it — the main load's generator and the exact clients
+ * each settle every request they send: everything they sent and every drop they saw must be among
+ * the router's; if not, the larger count is reported.
  */
 export function reckon(stats: RouterStats, load: LoadResult): Accounting {
   const total = account(stats.total)
   const byRevision: Record<string, RevisionAccount> = {}
   for (const [rev, s] of Object.entries(stats.byRevision)) byRevision[rev] = account(s)
-  let crossCheck: Accounting['crossCheck']
-  let dropped = total.dropped
-  if (load.exact !== undefined) {
-    const e = load.exact
-    const exactDropped = e.non2xx + e.lost + e.refused + e.timeout
-    const consistent = total.dropped >= exactDropped && total.requests >= e.sent
-    crossCheck = {
-      exactSent: e.sent,
-      exactDropped,
-      consistent,
-      note: consistent
-        ? `the router's count covers the exact clients' ${e.sent} requests and ${exactDropped} drops`
-        : `the exact clients saw ${exactDropped} drops in ${e.sent} requests but the router counted ${total.dropped} drops in ${total.requests} requests: the router missed some; reporting the larger count`,
-    }
-    if (!consistent) dropped = Math.max(dropped, exactDropped)
+  const g = load.generator
+  const generatorDropped = g.non2xx + g.lost + g.reset + g.refused + g.timeout
+  const e = load.exact
+  const exactSent = e?.sent ?? 0
+  const exactDropped = e === undefined ? 0 : e.non2xx + e.lost + e.refused + e.timeout
+  const loadSent = g.sent + exactSent
+  const loadDropped = generatorDropped + exactDropped
+  // a connection the router refused (l4) carried the one request the load sent on it
+  const consistent = total.dropped >= loadDropped && total.requests + total.refusedConnections >= loadSent
+  const crossCheck: Accounting['crossCheck'] = {
+    exactSent,
+    exactDropped,
+    generatorSent: g.sent,
+    generatorDropped,
+    consistent,
+    note: consistent
+      ? `the router's count covers the load's ${loadSent} requests and ${loadDropped} drops (generator ${g.sent} and ${generatorDropped}, exact clients ${exactSent} and ${exactDropped})`
+      : `the load saw ${loadDropped} drops in ${loadSent} requests (generator ${generatorDropped} in ${g.sent}, exact clients ${exactDropped} in ${exactSent}) but the router counted ${total.dropped} drops in ${total.requests} requests: the router missed some; reporting the larger count`,
   }
+  const dropped = consistent ? total.dropped : Math.max(total.dropped, loadDropped)
   return { ...total, dropped, noEndpoint: { ...stats.total.noEndpoint }, byRevision, crossCheck }
 }

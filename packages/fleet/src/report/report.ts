@@ -102,11 +102,15 @@ export interface Report {
   readonly steps: readonly ReportStep[]
   readonly events: readonly FleetEvent[]
   readonly load: {
-    /** requests the router forwarded (its count, not autocannon's) */
+    /** requests the router forwarded (its count, not the load's) */
     readonly requests: number
     /** router requests per second while the load was sending */
     readonly rps: number
-    readonly latencyMs: LoadResult['autocannon']['latencyMs']
+    /** the main load's latency (the generator's) */
+    readonly latencyMs: LoadResult['generator']['latencyMs']
+    /** the main load: the fleet's generator, its exact counts per outcome, connections and latency */
+    readonly generator: LoadResult['generator']
+    /** the same run in the shape of the section autocannon used to fill, kept for readers of older reports */
     readonly autocannon: LoadResult['autocannon']
     readonly exact: LoadResult['exact']
   }
@@ -184,7 +188,7 @@ export function formatReport(r: Report): string {
   out.push(`  probes: ${probeLine('startup', p.probes.startup)}; ${probeLine('readiness', p.probes.readiness)}; ${probeLine('liveness', p.probes.liveness)}`)
   const l = p.load
   out.push(
-    `  load: ${l.connections} autocannon connections at ${l.rate} req/s, reconnect every ${l.reconnectRate || 'never'} requests, ${l.method} ${l.path}` +
+    `  load: ${l.connections} keep-alive connections at ${l.rate} req/s in bursts of ${l.burst}, reconnect every ${l.reconnectRate || 'never'} requests, ${l.method} ${l.path}` +
       (l.exactClients ? `; ${l.exactClients} exact clients every ${l.exactIntervalMs} ms` : ''),
   )
   out.push('')
@@ -198,7 +202,7 @@ export function formatReport(r: Report): string {
   const a = r.accounting
   out.push(
     `load      ${r.load.requests} requests through the router in ${secs(r.timing.loadDurationMs)} = ${r.load.rps.toFixed(0)} req/s; ` +
-      `latency p50 ${r.load.latencyMs.p50} ms, p99 ${r.load.latencyMs.p99} ms, max ${r.load.latencyMs.max} ms (autocannon)`,
+      `latency p50 ${r.load.latencyMs.p50} ms, p99 ${r.load.latencyMs.p99} ms, max ${r.load.latencyMs.max} ms (load generator, ${r.load.generator.connectionsOpened} connections opened)`,
   )
   const gap = ledgerGap(a)
   out.push(
