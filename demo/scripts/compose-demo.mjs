@@ -2,7 +2,7 @@
 // A blue-green switch under load with docker-compose.yml, scripted:
 //   1. blue (zerodrop-demo:v1), green (zerodrop-demo:v2) beside it, and the router (pool: blue)
 //      come up; load starts through the router: exact keep-alive clients from the host (count
-//      every request) and the compose `load` service (autocannon + exact clients, in a container);
+//      every request) and the compose `load` service (the fleet's load generator + exact clients, in a container);
 //   2. green is checked directly on its own port (preview);
 //   3. the router switches all new connections to green at once (POST /switch?to=green);
 //   4. after a short scale-down delay blue gets `docker stop` (SIGTERM): it drains its pinned
@@ -225,6 +225,7 @@ async function main() {
       dropped: routerDropped,
     },
     loadService: service && {
+      generator: service.generator,
       autocannon: service.autocannon,
       exact: serviceExact && { ...serviceExact, failures: serviceExact.failures.length, dropped: serviceDropped },
     },
@@ -242,8 +243,8 @@ try {
     console.log(`\nblue-green switch under load (docker-compose${r.naiveBlue ? ', NAIVE blue: negative control' : ''})`)
     console.log(`  exact client : sent ${e.sent}, ok ${e.ok}, lost ${e.lost}, refused ${e.refused}, timeout ${e.timeout}, non-2xx ${e.non2xx}  by version ${JSON.stringify(e.byVersion)}`)
     console.log(`  router       : requests ${r.router.requests}, 2xx ${r.router.responses['2xx']}, failures ${JSON.stringify(r.router.failures)}`)
-    const ac = r.loadService?.autocannon
-    if (ac) console.log(`  autocannon   : ${ac.responses} responses, p99 ${ac.latencyMs.p99} ms, errors ${ac.errors}, non-2xx ${ac.non2xx} (load service; load + latency only)`)
+    const lg = r.loadService?.generator
+    if (lg) console.log(`  load service : generator sent ${lg.sent}, ok ${lg.ok}, non-2xx ${lg.non2xx}, lost ${lg.lost}, reset ${lg.reset}, refused ${lg.refused}, timeout ${lg.timeout}, p99 ${lg.latencyMs.p99} ms`)
     const se = r.loadService?.exact
     if (se) console.log(`  load service : exact clients sent ${se.sent}, ok ${se.ok}, dropped ${se.dropped}`)
     console.log(`  blue stop    : ${r.timings.blueStopMs} ms, exit code ${r.timings.blueExitCode}`)

@@ -104,7 +104,7 @@ const rows = [
   ['time to detect', (r) => s(r.progressive?.detection?.detectionMs)],
   ['abort to 100 % stable', (r) => s(r.progressive?.detection?.abortToStableMs)],
   ['req/s through the router', (r) => r.load.rps.toFixed(0)],
-  ['latency p50 / p99 (autocannon)', (r) => `${r.load.latencyMs.p50} / ${r.load.latencyMs.p99} ms`],
+  ['latency p50 / p99 (load generator)', (r) => `${r.load.latencyMs.p50} / ${r.load.latencyMs.p99} ms`],
   ['rollout duration', (r) => s(r.timing.rolloutDurationMs)],
   ['zerodrop exit code', (r) => String(r.exitCode)],
 ]

@@ -5,7 +5,7 @@ import { expectNothingLeft } from './progressive-harness.js'
 import { deploy, formatReport, killAllInstancesSync, type DeployOptions, type Report } from '@zerodrop/fleet'
 
 // End-to-end: the demo service (demo/dist/server.js, built by `npm test`) rolled v1 → v2 on a
-// real fleet — real processes, real router, real autocannon load — and counted request by request.
+// real fleet — real processes, real router, real paced keep-alive load — and counted request by request.
 
 const reports: Report[] = []
 /** the deploy in progress: aborted in afterEach if a test failed or timed out under it */

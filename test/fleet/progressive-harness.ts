@@ -3,7 +3,7 @@ import { expect } from 'vitest'
 import { deploy, formatReport, groupAlive, killAllInstancesSync, liveProcessGroups, type DeployOptions, type Report } from '@zerodrop/fleet'
 
 // Shared by bluegreen.test.ts, canary.test.ts and prometheus.test.ts: the demo service on a real
-// fleet — real processes, real routers, real autocannon load — at a fixed rate of about half of
+// fleet — real processes, real routers, real paced keep-alive load — at a fixed rate of about half of
 // what this 2-core machine sustains, with short analysis intervals.
 
 import { DEMO } from '../helpers/process.js'

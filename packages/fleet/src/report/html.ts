@@ -600,7 +600,7 @@ export function renderHtml(r: Report): string {
     stateLegend,
     laneChart(r, axis, clock, revs),
     analysis ? decisionLegend + analysis : '',
-    `<p class="note">latency per second is not in the data; autocannon over the whole run: p50 ${r.load.latencyMs.p50} ms, p99 ${r.load.latencyMs.p99} ms, max ${r.load.latencyMs.max} ms.</p>`,
+    `<p class="note">latency per second is not in the data; the load generator over the whole run: p50 ${r.load.latencyMs.p50} ms, p99 ${r.load.latencyMs.p99} ms, max ${r.load.latencyMs.max} ms.</p>`,
     '<h2>Steps</h2>',
     stepsTable(r),
     analysisTable(r),
