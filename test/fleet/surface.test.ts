@@ -41,7 +41,7 @@ const REPORT_FIELDS = [
   'accounting.connections', 'accounting.requests', 'accounting.ok', 'accounting.non2xx', 'accounting.status', 'accounting.lost',
   'accounting.reset', 'accounting.refused', 'accounting.timeout', 'accounting.aborted', 'accounting.unaccounted',
   'accounting.dropped', 'accounting.noEndpoint', 'accounting.byRevision', 'accounting.crossCheck', 'perSecond', 'instances', 'runDir',
-  'timing.eventsOriginMs', 'failures', 'failures.records', 'failures.omitted',
+  'timing.eventsOriginMs', 'failures', 'failures.records', 'failures.omitted', 'load.generator',
 ]
 
 let dir: string | undefined
