@@ -1,20 +1,13 @@
 import { startExactLoad, type ExactLoad, type ExactLoadResult } from './exact-client.js'
-import { startLoadGenerator, type LatencySummary, type LoadRun } from './generator.js'
+import { startLoadGenerator, type LatencySummary, type LoadCounts, type LoadRun } from './generator.js'
 import type { ResolvedLoad } from '../options/deploy.js'
 
-/** The main load as the report shows it: the generator's own exact counts and latency. */
-export interface GeneratorSummary {
+/** The main load as the report shows it: the generator's own exact counts (once it has ended) and latency. */
+export interface GeneratorSummary extends Omit<LoadCounts, 'inFlight'> {
   readonly connections: number
   readonly targetRate: number
   readonly burst: number
   readonly reconnectRate: number
-  readonly sent: number
-  readonly ok: number
-  readonly non2xx: number
-  readonly lost: number
-  readonly reset: number
-  readonly refused: number
-  readonly timeout: number
   /** new connections opened, the first ones and every reconnect (churn, `Connection: close`, after a failure) */
   readonly connectionsOpened: number
   /** responses that said `Connection: close` (each moved the connection to a new socket) */
