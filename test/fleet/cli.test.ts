@@ -92,11 +92,12 @@ describe('zerodrop CLI', () => {
   it.each([
     [['deploy', '--from', 'node x.js'], /--to: expected the command of the revision to deploy, instead got nothing/],
     [['deploy', '--from', 'a', '--to', 'b', '--strategy', 'yolo'], /--strategy: expected one of rolling.*instead got 'yolo'/],
-    [['deploy', '--from', 'a', '--to', 'b', '--no-such-flag'], /Unknown option '--no-such-flag'/],
-    [['deploy', '--from', 'a', '--to', 'b', '--replicas', 'three'], /--replicas: expected a non-negative integer, instead got 'three'/],
+    [['deploy', '--from', 'a', '--to', 'b', '--no-such-flag'], /unknown flag '--no-such-flag'/],
+    [['deploy', '--from', 'a', '--to', 'b', '--rate', '-5'], /--rate: expected a number ≥ 1, instead got -5/],
+    [['deploy', '--from', 'a', '--to', 'b', '--replicas', 'three'], /--replicas: expected an integer ≥ 1, instead got 'three'/],
     [['deploy', '--from', 'a', '--to', 'b', '--router', 'l5'], /--router: expected one of l4, l7, instead got 'l5'/],
     [['deploy', '--from', 'a', '--to', 'b', '--max-surge', '0', '--max-unavailable', '0%'], /--max-surge\/--max-unavailable: expected at most one of them to be 0/],
-    [['ship'], /expected the command 'deploy', instead got 'ship'/],
+    [['ship'], /expected the command 'deploy' or 'verify', instead got 'ship'/],
   ])('bad usage %j: exit 64 with a clear message', async (args, message) => {
     const r = await cli(args)
     expect(r.code).toBe(64)

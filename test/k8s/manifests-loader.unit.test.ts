@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { resolveDeployOptions } from '@zerodrop/fleet'
-import { loadManifests, parseDuration, formatManifestIssues } from '#fleet/manifests/manifests.js'
+import { loadManifests, formatManifestIssues } from '#fleet/manifests/manifests.js'
+import { parseArgoDuration } from '#fleet/core/durations.js'
 import { ManifestError } from '@zerodrop/fleet'
 import { env, find, k8sDir, loadFolder, workload } from './manifests.js'
 
@@ -133,18 +134,23 @@ describe('loadManifests', () => {
 
     const dir = copyOf('canary')
     writeFileSync(join(dir, 'rollout.yaml'), readFileSync(join(dir, 'rollout.yaml'), 'utf8').replace('duration: 1m', 'duration: soon'))
-    expect(thrown(() => loadManifests(dir)).message).toMatch(/steps\[1\]\.pause\.duration: expected a duration .* instead got "soon"/)
+    expect(thrown(() => loadManifests(dir)).message).toMatch(/steps\[1\]\.pause\.duration: expected a duration: .* instead got 'soon'/)
     rmSync(join(dir, 'analysis-templates.yaml'))
     writeFileSync(join(dir, 'rollout.yaml'), readFileSync(join(k8sDir, 'canary/rollout.yaml'), 'utf8'))
     expect(thrown(() => loadManifests(dir)).message).toMatch(/references AnalysisTemplate 'zerodrop-health', which is not in the folder/)
   })
 
-  it('parses Argo Rollouts durations', () => {
-    expect(parseDuration('1m', 'x')).toBe(60_000)
-    expect(parseDuration('30s', 'x')).toBe(30_000)
-    expect(parseDuration('500ms', 'x')).toBe(500)
-    expect(parseDuration('1h', 'x')).toBe(3_600_000)
-    expect(parseDuration(45, 'x')).toBe(45_000)
-    expect(() => parseDuration('-1s', 'x')).toThrow(ManifestError)
+  it("parses Argo Rollouts durations with the fleet's one parser, 1m30s included", () => {
+    expect(parseArgoDuration('1m', 'x')).toBe(60_000)
+    expect(parseArgoDuration(45, 'x')).toBe(45_000)
+    // the manifests' own parser refused '1m30s', which --steps and the analysis options accept
+    const dir = copyOf('canary')
+    writeFileSync(join(dir, 'rollout.yaml'), readFileSync(join(k8sDir, 'canary/rollout.yaml'), 'utf8').replace('duration: 1m', 'duration: 1m30s'))
+    writeFileSync(join(dir, 'analysis-templates.yaml'), readFileSync(join(k8sDir, 'canary/analysis-templates.yaml'), 'utf8').replace(/interval: 1m/g, 'interval: 1m30s'))
+    const m = loadManifests(dir)
+    expect(JSON.stringify(m)).toContain('"durationMs":90000')
+    expect(JSON.stringify(m)).toContain('"intervalMs":90000')
+    writeFileSync(join(dir, 'rollout.yaml'), readFileSync(join(k8sDir, 'canary/rollout.yaml'), 'utf8').replace('duration: 1m', 'duration: -1s'))
+    expect(() => loadManifests(dir)).toThrow(ManifestError)
   })
 })

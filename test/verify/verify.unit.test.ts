@@ -41,7 +41,7 @@ describe('verify options', () => {
     expect(() => resolveVerifyOptions({ ...base, url: '' })).toThrow(/url: expected the URL to verify/)
     expect(() => resolveVerifyOptions({ ...base, url: 'ftp://127.0.0.1/' })).toThrow(/url: expected an http: or https: URL, instead got 'ftp:\/\/127.0.0.1\/'/)
     expect(() => resolveVerifyOptions({ ...base, durationMs: 600_001 })).toThrow(/durationMs: expected at most 600 s/)
-    expect(() => resolveVerifyOptions({ ...base, rate: 0 })).toThrow(/rate: expected a number >= /)
+    expect(() => resolveVerifyOptions({ ...base, rate: 0 })).toThrow(/rate: expected a number ≥ /)
     expect(() => resolveVerifyOptions({ ...base, command: [] })).toThrow(/command: expected the rollout command after '--'/)
     const o = resolveVerifyOptions(base)
     expect(o.rate).toBe(100)

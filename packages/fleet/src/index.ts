@@ -18,6 +18,7 @@ export { resolveDeployOptions, resolveFenceposts } from './options/deploy.js'
 export {
   AbortedError,
   ERROR_CODES,
+  ERRORS,
   FleetError,
   FleetUsageError,
   InstanceExitedError,
@@ -28,6 +29,7 @@ export {
   PortUnavailableError,
   ROUTER_ERROR_CODES,
   RouterError,
+  ScrapeError,
 } from './core/errors.js'
 export type { ErrorCode, RouterErrorCode } from './core/errors.js'
 export { loadManifests, formatManifestIssues } from './manifests/manifests.js'

@@ -3,6 +3,7 @@ import http from 'node:http'
 import path from 'node:path'
 import type { MetricsSource, RawMeasurement } from './analysis.js'
 import { promDuration } from '../core/durations.js'
+import { ERROR_CODES, PrometheusQueryError } from '../core/errors.js'
 import type { ResolvedAnalysis } from '../options/progressive.js'
 
 /**
@@ -38,16 +39,10 @@ or on() vector(NaN)
 /** Requests in the window, for the report (not part of the shipped template). */
 const SAMPLES_QUERY = 'sum(increase(http_request_duration_seconds_count{namespace="{{args.namespace}}",rollouts_pod_template_hash="{{args.canary-hash}}"}[1m])) or vector(0)'
 
-export const PROMETHEUS_ERROR_CODE = 'ZD_ERR_PROMETHEUS' as const
+export const PROMETHEUS_ERROR_CODE = ERROR_CODES.PROMETHEUS
 
 /** Prometheus could not be queried, or answered something that is not one sample. */
-export class PrometheusQueryError extends Error {
-  readonly code = PROMETHEUS_ERROR_CODE
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'PrometheusQueryError'
-  }
-}
+export { PrometheusQueryError }
 
 /** Fills Argo's `{{args.name}}` placeholders and sets every `[1m]` range to the window. */
 export function renderQuery(template: string, args: Readonly<Record<string, string>>, windowMs: number): string {
@@ -84,7 +79,7 @@ export function queryScalar(baseUrl: string, query: string, timeoutMs = 5000): P
         resolve(first === undefined ? Number.NaN : Number(first))
       })
     })
-    req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)))
+    req.on('timeout', () => req.destroy(new PrometheusQueryError(`timed out after ${timeoutMs} ms`)))
     req.on('error', (err) => reject(new PrometheusQueryError(`prometheus ${baseUrl}: cannot query: ${err.message}; is it running on that port?`, { cause: err })))
   })
 }

@@ -1,4 +1,5 @@
 import http from 'node:http'
+import { ScrapeError } from '../core/errors.js'
 
 /**
  * The embedded metrics source of the analysis: each instance's own `/metrics` (Prometheus text
@@ -182,12 +183,12 @@ export function fetchMetrics(target: ScrapeTarget, path: string, timeoutMs: numb
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => {
-        if (res.statusCode !== 200) reject(new Error(`${target.id}: GET ${path} answered ${String(res.statusCode)}`))
+        if (res.statusCode !== 200) reject(new ScrapeError(`${target.id}: GET ${path} answered ${String(res.statusCode)}`))
         else resolve(Buffer.concat(chunks).toString('utf8'))
       })
       res.on('error', reject)
     })
-    req.on('timeout', () => req.destroy(new Error(`${target.id}: GET ${path} timed out after ${timeoutMs} ms`)))
+    req.on('timeout', () => req.destroy(new ScrapeError(`${target.id}: GET ${path} timed out after ${timeoutMs} ms`)))
     req.on('error', reject)
   })
 }

@@ -1,28 +1,42 @@
 /**
- * Every error the fleet throws has a stable `ZD_ERR_*` code. Usage errors (bad options, a
- * command that cannot run, a port that cannot be bound) are `FleetUsageError`s: the CLI maps
- * them to exit code 64 and prints the message, which names the option at fault.
+ * Every error the fleet throws has a stable `ZD_ERR_*` code, the key of this one table (the same
+ * convention as `@zerodrop/lifecycle`'s `errors.ts`): one base class (`FleetError`), one subclass
+ * per kind, `cause` passed through. Usage errors (bad options, a command that cannot run, a port
+ * that cannot be bound) are `FleetUsageError`s: the CLI maps them to exit code 64 and prints the
+ * message, which names the option (or flag) at fault.
  */
-export const ERROR_CODES = {
-  INVALID_OPTION: 'ZD_ERR_INVALID_OPTION',
-  INSTANCE_EXITED: 'ZD_ERR_INSTANCE_EXITED',
-  INSTANCE_SPAWN: 'ZD_ERR_INSTANCE_SPAWN',
-  INSTANCE_NOT_READY: 'ZD_ERR_INSTANCE_NOT_READY',
-  PORT_UNAVAILABLE: 'ZD_ERR_PORT_UNAVAILABLE',
-  ABORTED: 'ZD_ERR_ABORTED',
-  MANIFEST: 'ZD_ERR_MANIFEST',
-  ROUTER_NOT_LOOPBACK: 'ZD_ERR_ROUTER_NOT_LOOPBACK',
-  ROUTER_INVALID_OPTION: 'ZD_ERR_ROUTER_INVALID_OPTION',
-  ROUTER_INVALID_ENDPOINT: 'ZD_ERR_ROUTER_INVALID_ENDPOINT',
-  ROUTER_INVALID_WEIGHTS: 'ZD_ERR_ROUTER_INVALID_WEIGHTS',
-  ROUTER_LISTEN: 'ZD_ERR_ROUTER_LISTEN',
-  ROUTER_MAIN_CONFIG: 'ZD_ERR_ROUTER_MAIN_CONFIG',
-  ROUTER_MAIN_UNKNOWN_ENDPOINT: 'ZD_ERR_ROUTER_MAIN_UNKNOWN_ENDPOINT',
-  ROUTER_MAIN_TARGET_NOT_READY: 'ZD_ERR_ROUTER_MAIN_TARGET_NOT_READY',
-  RUNTIME_DOCKER_USAGE: 'ZD_ERR_RUNTIME_DOCKER_USAGE',
-  RUNTIME_DOCKER_RUN: 'ZD_ERR_RUNTIME_DOCKER_RUN',
-  VERIFY_TARGET: 'ZD_ERR_VERIFY_TARGET',
+export const ERRORS = {
+  ZD_ERR_INVALID_OPTION: 'an option (or CLI flag) is missing, of the wrong type or out of range',
+  ZD_ERR_USAGE: 'the command line is wrong: an unknown flag or command, a missing value, a flag that does not apply',
+  ZD_ERR_INSTANCE_EXITED: 'a command exited before its instance ever became ready',
+  ZD_ERR_INSTANCE_SPAWN: 'a command could not be started at all',
+  ZD_ERR_INSTANCE_NOT_READY: 'the running revision never became ready',
+  ZD_ERR_PORT_UNAVAILABLE: 'a port the router should listen on cannot be bound',
+  ZD_ERR_ABORTED: 'the deploy was aborted (signal or AbortSignal)',
+  ZD_ERR_MANIFEST: 'a k8s/ folder cannot be turned into fleet options',
+  ZD_ERR_ROUTER_NOT_LOOPBACK: 'a router host or endpoint is not on loopback',
+  ZD_ERR_ROUTER_INVALID_OPTION: 'a router option is out of range',
+  ZD_ERR_ROUTER_INVALID_ENDPOINT: 'a router endpoint is malformed',
+  ZD_ERR_ROUTER_INVALID_WEIGHTS: 'router weights are malformed',
+  ZD_ERR_ROUTER_LISTEN: 'the router cannot listen on its port',
+  ZD_ERR_ROUTER_MAIN_CONFIG: 'the standalone router process is configured wrongly',
+  ZD_ERR_ROUTER_MAIN_UNKNOWN_ENDPOINT: 'the standalone router was asked to switch to an unknown endpoint',
+  ZD_ERR_ROUTER_MAIN_TARGET_NOT_READY: 'the standalone router was asked to switch to an endpoint that is not ready',
+  ZD_ERR_RUNTIME_DOCKER_USAGE: '--runtime docker was misused',
+  ZD_ERR_RUNTIME_DOCKER_RUN: 'the docker engine refused to run an instance',
+  ZD_ERR_PROMETHEUS: 'a Prometheus query failed or answered something unusable',
+  ZD_ERR_SCRAPE: "an instance's /metrics could not be scraped",
+  ZD_ERR_VERIFY_TARGET: 'zerodrop verify: the URL did not answer 2xx before the command started',
 } as const
+
+export type ErrorCode = keyof typeof ERRORS
+
+type ShortName<C> = C extends `ZD_ERR_${infer N}` ? N : never
+
+/** The codes by their short names (`ERROR_CODES.INVALID_OPTION === 'ZD_ERR_INVALID_OPTION'`), derived from ERRORS. */
+export const ERROR_CODES = Object.freeze(Object.fromEntries(Object.keys(ERRORS).map((code) => [code.slice('ZD_ERR_'.length), code]))) as {
+  readonly [C in ErrorCode as ShortName<C>]: C
+}
 
 /** The standalone router process's codes (router-main). */
 export const ROUTER_MAIN_ERROR_CODES = {
@@ -49,8 +63,6 @@ export const ROUTER_ERROR_CODES = {
 } as const
 export type RouterErrorCode = (typeof ROUTER_ERROR_CODES)[keyof typeof ROUTER_ERROR_CODES]
 
-export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]
-
 export class FleetError extends Error {
   readonly code: ErrorCode
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
@@ -73,9 +85,37 @@ export class FleetUsageError extends FleetError {
 
 export class InvalidOptionError extends FleetUsageError {
   override readonly code = ERROR_CODES.INVALID_OPTION
+  /** What the option takes ("an integer ≥ 1"). */
+  readonly expected: string
+  /** What it was given. */
+  readonly received: unknown
   constructor(option: string, expected: string, received: unknown) {
     super(ERROR_CODES.INVALID_OPTION, `${option}: expected ${expected}, instead got ${describe(received)}`, { option })
     this.name = 'InvalidOptionError'
+    this.expected = expected
+    this.received = received
+  }
+}
+
+/** A bad command line: an unknown flag, a missing or malformed value, a flag that does not apply. The CLI exits 64. */
+export class CliUsageError extends FleetUsageError {
+  override readonly code = ERROR_CODES.USAGE
+  constructor(message: string, flag?: string) {
+    super(ERROR_CODES.USAGE, message, flag === undefined ? {} : { option: flag })
+    this.name = 'CliUsageError'
+  }
+}
+
+/** A flag's token cannot be a value of the flag; the flag table turns it into a CliUsageError naming the flag as typed. */
+export class FlagValueError extends FleetUsageError {
+  override readonly code = ERROR_CODES.USAGE
+  readonly expected: string
+  readonly received: string | undefined
+  constructor(expected: string, received?: string) {
+    super(ERROR_CODES.USAGE, `expected ${expected}${received === undefined ? '' : `, instead got ${describe(received)}`}`)
+    this.name = 'FlagValueError'
+    this.expected = expected
+    this.received = received
   }
 }
 
@@ -170,13 +210,44 @@ export class VerifyTargetError extends FleetUsageError {
   }
 }
 
-export function describe(value: unknown): string {
-  if (value === undefined) return 'nothing'
-  if (typeof value === 'string') return `'${value}'`
-  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`
-  try {
-    return `${Array.isArray(value) ? 'array' : typeof value} ${JSON.stringify(value)}`
-  } catch {
-    return typeof value
+/** Thrown by a Prometheus query (analysis/promql). */
+export class PrometheusQueryError extends FleetError {
+  override readonly code = ERROR_CODES.PROMETHEUS
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ERROR_CODES.PROMETHEUS, message, options)
+    this.name = 'PrometheusQueryError'
   }
+}
+
+/** A scrape of an instance's /metrics failed: a non-200, a timeout, a closed socket. */
+export class ScrapeError extends FleetError {
+  override readonly code = ERROR_CODES.SCRAPE
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ERROR_CODES.SCRAPE, message, options)
+    this.name = 'ScrapeError'
+  }
+}
+
+/**
+ * How a received value is printed in every message (the same in both packages): strings in
+ * single quotes (JSON-escaped when they hold a quote or a control character), numbers, booleans,
+ * null and undefined as JavaScript writes them, arrays element by element, objects as JSON.
+ */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'undefined'
+  if (value === null) return 'null'
+  if (typeof value === 'string') return /['\\\p{Cc}]/u.test(value) ? JSON.stringify(value) : `'${value}'`
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (typeof value === 'bigint') return `${value}n`
+  if (typeof value === 'symbol') return value.toString()
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return `[${value.slice(0, 10).map(describe).join(', ')}${value.length > 10 ? ', …' : ''}]`
+  let json: string | undefined
+  try {
+    json = JSON.stringify(value)
+  } catch {
+    json = undefined
+  }
+  if (json === undefined) return 'an object'
+  return `an object ${json.length > 80 ? `${json.slice(0, 79)}…` : json}`
 }

@@ -4,11 +4,37 @@ import { PortUnavailableError, ROUTER_ERROR_CODES, RouterError } from './errors.
 /** The fleet only ever listens and connects on loopback (every test's traffic stays on this machine). */
 export const LOOPBACK = '127.0.0.1'
 
-const LOOPBACK_HOST = /^(127(?:\.\d{1,3}){3}|::1|localhost)$/
+const LOOPBACK_BLOCK = new net.BlockList()
+LOOPBACK_BLOCK.addSubnet('127.0.0.0', 8, 'ipv4')
+LOOPBACK_BLOCK.addAddress('::1', 'ipv6')
+LOOPBACK_BLOCK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6')
 
-/** Every address the fleet sends traffic to must be on this machine. */
+/**
+ * The one loopback rule, for every address the fleet listens on or sends traffic to (router,
+ * endpoints, load clients, a Prometheus URL): 127.0.0.0/8, ::1 (any spelling, `[::1]` as a URL
+ * writes it, IPv4-mapped 127/8) and the name `localhost`. Any other name is refused rather than
+ * resolved: a resolver could point it anywhere.
+ */
 export function isLoopback(host: string): boolean {
-  return LOOPBACK_HOST.test(host)
+  if (typeof host !== 'string') return false
+  const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
+  if (h.toLowerCase() === 'localhost') return true
+  const family = net.isIP(h)
+  if (family === 4) return LOOPBACK_BLOCK.check(h, 'ipv4')
+  if (family === 6) return LOOPBACK_BLOCK.check(h, 'ipv6')
+  return false
+}
+
+/** An `http://` URL on loopback (see isLoopback), or undefined when it is not one. */
+export function loopbackHttpUrl(value: unknown): URL | undefined {
+  if (typeof value !== 'string') return undefined
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return undefined
+  }
+  return url.protocol === 'http:' && isLoopback(url.hostname) ? url : undefined
 }
 
 /**

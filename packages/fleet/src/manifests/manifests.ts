@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { parseAllDocuments } from 'yaml'
+import { parseArgoDuration } from '../core/durations.js'
 import { ManifestError } from '../core/errors.js'
 import type { ProbeOptions, ProbesOptions, RollingOptions } from '../options/deploy.js'
 
@@ -307,18 +308,13 @@ const collapse = (path: string[]) => path.map((p) => (/^\d+$/.test(p) ? '*' : p)
 
 // ---- conversions ---------------------------------------------------------------------------------
 
-/** Argo Rollouts durations: a number of seconds, or a string like '30s', '1m', '1h', '500ms'. */
-export function parseDuration(value: unknown, where: string): number {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value * 1000
-  if (typeof value === 'string') {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim())
-    if (m) {
-      const n = Number(m[1])
-      const unit = m[2] ?? 's'
-      return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000)
-    }
+/** Argo Rollouts durations (core/durations), as a ManifestError naming the file and field. */
+function manifestDuration(value: unknown, where: string): number {
+  try {
+    return parseArgoDuration(value, where)
+  } catch (err) {
+    throw new ManifestError((err as Error).message, { cause: err })
   }
-  throw new ManifestError(`${where}: expected a duration such as 30, '30s', '1m' or '1h', instead got ${JSON.stringify(value)}`)
 }
 
 function probeOptions(probe: any, defaultPath: string): ProbeOptions | undefined {
@@ -376,7 +372,7 @@ function analysisOptions(docs: Doc[], refs: (AnalysisRef | undefined)[], issues:
         template: name,
         name: String(m.name),
         query: String(m.provider.prometheus.query),
-        intervalMs: m.interval === undefined ? undefined : parseDuration(m.interval, `${tpl.file} ${name}.${m.name}.interval`),
+        intervalMs: m.interval === undefined ? undefined : manifestDuration(m.interval, `${tpl.file} ${name}.${m.name}.interval`),
         count: m.count,
         failureLimit: m.failureLimit ?? 0,
         inconclusiveLimit: m.inconclusiveLimit ?? 0,
@@ -509,7 +505,7 @@ export function loadManifests(dir: string): LoadedManifests {
   const steps: CanaryStep[] = (canary.steps ?? []).map((s: any, i: number): CanaryStep => {
     const at = `${where} steps[${i}]`
     if (s.setWeight !== undefined) return { setWeight: Number(s.setWeight) }
-    if (s.pause !== undefined) return { pause: { durationMs: s.pause.duration === undefined ? undefined : parseDuration(s.pause.duration, `${at}.pause.duration`) } }
+    if (s.pause !== undefined) return { pause: { durationMs: s.pause.duration === undefined ? undefined : manifestDuration(s.pause.duration, `${at}.pause.duration`) } }
     if (s.analysis !== undefined) return { analysis: analysisRef(s.analysis, at)! }
     throw new ManifestError(`${at}: expected setWeight, pause or analysis, instead got ${Object.keys(s).join(', ')} (not modelled by the fleet)`, { file: w.file })
   })

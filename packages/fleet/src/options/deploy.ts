@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../core/errors.js'
+import { int, intMs, num, seconds } from '../core/validate.js'
 import {
   resolveAnalysis,
   resolveBlueGreen,
@@ -259,27 +260,9 @@ const LOAD_DEFAULTS = Object.freeze({
   exactIntervalMs: 100,
 })
 
-/** An integer option: `fallback` when absent, else at least `min`. */
-export function int(option: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InvalidOptionError(option, `an integer >= ${min}`, value)
-  }
-  return value
-}
-
 function bool(option: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') throw new InvalidOptionError(option, 'true or false', value)
-  return value
-}
-
-/** A finite number option: `fallback` when absent, else at least `min`. */
-export function num(option: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new InvalidOptionError(option, `a number >= ${min}`, value)
-  }
   return value
 }
 
@@ -290,9 +273,9 @@ function resolveProbe(name: keyof ResolvedProbes, common: ProbesOptions['common'
   if (typeof path !== 'string' || !path.startsWith('/')) throw new InvalidOptionError(`${prefix}.path`, "a path starting with '/'", path)
   const probe: ResolvedProbe = {
     path,
-    initialDelayMs: int(`${prefix}.initialDelayMs`, o.initialDelayMs, PROBE_DEFAULTS.initialDelayMs, 0),
-    periodMs: int(`${prefix}.periodMs`, o.periodMs, PROBE_DEFAULTS.periodMs, 10),
-    timeoutMs: int(`${prefix}.timeoutMs`, o.timeoutMs, PROBE_DEFAULTS.timeoutMs, 1),
+    initialDelayMs: intMs(`${prefix}.initialDelayMs`, o.initialDelayMs, PROBE_DEFAULTS.initialDelayMs, 0),
+    periodMs: intMs(`${prefix}.periodMs`, o.periodMs, PROBE_DEFAULTS.periodMs, 10),
+    timeoutMs: intMs(`${prefix}.timeoutMs`, o.timeoutMs, PROBE_DEFAULTS.timeoutMs, 1),
     successThreshold: int(`${prefix}.successThreshold`, o.successThreshold, PROBE_DEFAULTS.successThreshold, 1),
     failureThreshold: int(`${prefix}.failureThreshold`, o.failureThreshold, name === 'startup' ? 60 : PROBE_DEFAULTS.failureThreshold, 1),
     enabled: o.enabled ?? true,
@@ -396,10 +379,9 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
   const replicas = int('replicas', options.replicas, 3, 1)
   const router = options.router ?? 'l4'
   if (!ROUTER_MODES.includes(router)) throw new InvalidOptionError('router', `one of ${ROUTER_MODES.join(', ')}`, router)
-  const port = int('port', options.port, 0, 0)
-  if (port > 65535) throw new InvalidOptionError('port', 'a TCP port between 0 and 65535', port)
-  const endpointDelayMs = int('endpointDelayMs', options.endpointDelayMs, 1000, 0)
-  const terminationGracePeriodSeconds = num('terminationGracePeriodSeconds', options.terminationGracePeriodSeconds, 30, 0)
+  const port = int('port', options.port, 0, 0, 65535)
+  const endpointDelayMs = intMs('endpointDelayMs', options.endpointDelayMs, 1000, 0)
+  const terminationGracePeriodSeconds = seconds('terminationGracePeriodSeconds', options.terminationGracePeriodSeconds, 30)
 
   const r = options.rolling ?? {}
   const maxSurgeInput = r.maxSurge ?? '25%'
@@ -409,8 +391,8 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
     ...fence,
     maxSurgeInput,
     maxUnavailableInput,
-    minReadySeconds: num('rolling.minReadySeconds', r.minReadySeconds, 0, 0),
-    progressDeadlineSeconds: num('rolling.progressDeadlineSeconds', r.progressDeadlineSeconds, 600, 0.1),
+    minReadySeconds: seconds('rolling.minReadySeconds', r.minReadySeconds, 0),
+    progressDeadlineSeconds: seconds('rolling.progressDeadlineSeconds', r.progressDeadlineSeconds, 600, 0.1),
   }
   if (rolling.progressDeadlineSeconds <= rolling.minReadySeconds) {
     throw new InvalidOptionError('rolling.progressDeadlineSeconds', `more than minReadySeconds (${rolling.minReadySeconds}), as Kubernetes requires`, rolling.progressDeadlineSeconds)
@@ -439,13 +421,12 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
     path,
     headers: { ...l.headers },
     body: l.body,
-    leadMs: int('load.leadMs', l.leadMs, LOAD_DEFAULTS.leadMs, 0),
-    tailMs: int('load.tailMs', l.tailMs, LOAD_DEFAULTS.tailMs, 0),
-    timeoutMs: int('load.timeoutMs', l.timeoutMs, LOAD_DEFAULTS.timeoutMs, 100),
+    leadMs: intMs('load.leadMs', l.leadMs, LOAD_DEFAULTS.leadMs, 0),
+    tailMs: intMs('load.tailMs', l.tailMs, LOAD_DEFAULTS.tailMs, 0),
+    timeoutMs: intMs('load.timeoutMs', l.timeoutMs, LOAD_DEFAULTS.timeoutMs, 100),
     exactClients: int('load.exactClients', l.exactClients, LOAD_DEFAULTS.exactClients, 0),
-    exactIntervalMs: int('load.exactIntervalMs', l.exactIntervalMs, LOAD_DEFAULTS.exactIntervalMs, 0),
+    exactIntervalMs: intMs('load.exactIntervalMs', l.exactIntervalMs, LOAD_DEFAULTS.exactIntervalMs, 0),
   }
-  if (load.rate < 1) throw new InvalidOptionError('load.rate', 'at least 1 request per second', load.rate)
 
   return Object.freeze({
     strategy,
@@ -463,7 +444,7 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
     probes,
     load,
     runDir: options.runDir,
-    upstreamIdleTimeoutMs: options.upstreamIdleTimeoutMs === undefined ? undefined : int('upstreamIdleTimeoutMs', options.upstreamIdleTimeoutMs, 0, 1),
+    upstreamIdleTimeoutMs: options.upstreamIdleTimeoutMs === undefined ? undefined : intMs('upstreamIdleTimeoutMs', options.upstreamIdleTimeoutMs, 0, 1),
     stopCheck: bool('stopCheck', options.stopCheck, true),
     signal: options.signal,
     onProgress: options.onProgress,

@@ -1,5 +1,7 @@
 import { parseArgoDuration } from '../core/durations.js'
 import { InvalidOptionError } from '../core/errors.js'
+import { loopbackHttpUrl } from '../core/ports.js'
+import { int, intMs, ms, num, seconds } from '../core/validate.js'
 
 /**
  * Options of the analysis that gates blue-green and canary, named as `manifests.ts` reads them
@@ -106,42 +108,29 @@ export interface ResolvedBlueGreen {
 
 export const DEFAULT_CANARY_WEIGHTS: readonly number[] = Object.freeze([1, 5, 25, 50, 100])
 
-function num(option: string, value: unknown, fallback: number, min: number, max = Number.POSITIVE_INFINITY, integer = false): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw new InvalidOptionError(option, `${integer ? 'an integer' : 'a number'} ${max === Number.POSITIVE_INFINITY ? `>= ${min}` : `between ${min} and ${max}`}`, value)
-  }
-  return value
-}
-
 function loopbackUrl(option: string, value: unknown): string | undefined {
   if (value === undefined) return undefined
-  let url: URL | undefined
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined
-  } catch {
-    url = undefined
-  }
-  if (url === undefined || url.protocol !== 'http:' || !['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname)) {
+  const url = loopbackHttpUrl(value)
+  if (url === undefined) {
     throw new InvalidOptionError(option, 'an http:// URL on loopback, e.g. http://127.0.0.1:9090 (the fleet only talks to this machine)', value)
   }
   return url.href.replace(/\/$/, '')
 }
 
 export function resolveAnalysis(a: AnalysisSettings = {}): ResolvedAnalysis {
-  const intervalMs = a.intervalMs === undefined ? 5000 : typeof a.intervalMs === 'string' ? parseArgoDuration(a.intervalMs, 'analysis.intervalMs') : num('analysis.intervalMs', a.intervalMs, 5000, 100)
+  const intervalMs = typeof a.intervalMs === 'string' ? parseArgoDuration(a.intervalMs, 'analysis.intervalMs') : ms('analysis.intervalMs', a.intervalMs, 5000, 100)
   if (intervalMs < 100) throw new InvalidOptionError('analysis.intervalMs', 'at least 100 ms', a.intervalMs)
   const prometheusUrl = loopbackUrl('analysis.prometheusUrl', a.prometheusUrl)
   return Object.freeze({
     maxErrorRate: num('analysis.maxErrorRate', a.maxErrorRate, 0.02, 0, 1),
     maxP99Ms: num('analysis.maxP99Ms', a.maxP99Ms, 300, 0),
     intervalMs,
-    count: num('analysis.count', a.count, 3, 1, Number.POSITIVE_INFINITY, true),
-    failureLimit: num('analysis.failureLimit', a.failureLimit, 0, 0, Number.POSITIVE_INFINITY, true),
-    inconclusiveLimit: num('analysis.inconclusiveLimit', a.inconclusiveLimit, 1, 0, Number.POSITIVE_INFINITY, true),
-    consecutiveErrorLimit: num('analysis.consecutiveErrorLimit', a.consecutiveErrorLimit, 4, 0, Number.POSITIVE_INFINITY, true),
-    minSamples: num('analysis.minSamples', a.minSamples, 20, 1, Number.POSITIVE_INFINITY, true),
-    scrapePeriodMs: num('analysis.scrapePeriodMs', a.scrapePeriodMs, Math.max(100, Math.min(1000, Math.floor(intervalMs / 4))), 50, Number.POSITIVE_INFINITY, true),
+    count: int('analysis.count', a.count, 3, 1),
+    failureLimit: int('analysis.failureLimit', a.failureLimit, 0, 0),
+    inconclusiveLimit: int('analysis.inconclusiveLimit', a.inconclusiveLimit, 1, 0),
+    consecutiveErrorLimit: int('analysis.consecutiveErrorLimit', a.consecutiveErrorLimit, 4, 0),
+    minSamples: int('analysis.minSamples', a.minSamples, 20, 1),
+    scrapePeriodMs: intMs('analysis.scrapePeriodMs', a.scrapePeriodMs, Math.max(100, Math.min(1000, Math.floor(intervalMs / 4))), 50),
     source: prometheusUrl === undefined ? 'metrics' : 'prometheus',
     prometheusUrl,
     prometheusTargetsFile: a.prometheusTargetsFile,
@@ -151,19 +140,30 @@ export function resolveAnalysis(a: AnalysisSettings = {}): ResolvedAnalysis {
   })
 }
 
-/** `--steps` syntax: `1,5,25,50,100` (an analysis after each weight), or Argo-like `w1,pause:10s,analysis,w5,...`. */
+/**
+ * `--steps` syntax: `1,5,25,50,100` (an analysis after each weight), or Argo-like
+ * `w1,pause:10s,analysis,w5,...`. A part that is neither is blamed as typed.
+ */
 export function parseStepsFlag(text: string): CanaryStepInput[] {
-  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '')
-  const plain = parts.every((p) => /^\d+(\.\d+)?$/.test(p))
-  if (plain) return parts.flatMap((p) => [{ setWeight: Number(p) }, { analysis: true as const }])
-  return parts.map((p): CanaryStepInput => {
+  const parts = text.split(',').map((p) => p.trim())
+  const expected = "weights like '1,5,25,50,100', or steps like 'w1,pause:10s,analysis,w50,analysis'"
+  const empty = parts.findIndex((p) => p === '')
+  if (empty !== -1) throw new InvalidOptionError('canary.steps', `${expected}, with no empty part`, text)
+  const weight = (p: string): boolean => /^\d+(\.\d+)?$/.test(p)
+  const step = (p: string): CanaryStepInput | undefined => {
     let m = /^(?:w|setWeight[:=])(\d+(?:\.\d+)?)$/.exec(p)
     if (m) return { setWeight: Number(m[1]) }
     m = /^pause(?:[:=](.+))?$/.exec(p)
     if (m) return { pause: { duration: m[1] } }
     if (p === 'analysis') return { analysis: true }
-    throw new InvalidOptionError('canary.steps', "weights like '1,5,25,50,100', or steps like 'w1,pause:10s,analysis,w50,analysis'", p)
-  })
+    return undefined
+  }
+  const bad = parts.find((p) => !weight(p) && step(p) === undefined)
+  if (bad !== undefined) throw new InvalidOptionError('canary.steps', expected, bad)
+  if (parts.every(weight)) return parts.flatMap((p) => [{ setWeight: Number(p) }, { analysis: true as const }])
+  const plain = parts.find(weight)
+  if (plain !== undefined) throw new InvalidOptionError('canary.steps', `steps written one way: 'w${plain}' among Argo-like steps (or weights only)`, plain)
+  return parts.map((p) => step(p) as CanaryStepInput)
 }
 
 export function resolveCanary(c: CanaryOptions = {}): ResolvedCanary {
@@ -174,23 +174,29 @@ export function resolveCanary(c: CanaryOptions = {}): ResolvedCanary {
     if (s !== null && typeof s === 'object' && 'setWeight' in s) return { setWeight: num(`${at}.setWeight`, s.setWeight, 0, 0, 100) }
     if (s !== null && typeof s === 'object' && 'pause' in s) {
       const p = s.pause ?? {}
-      if (p.durationMs !== undefined) return { pause: { durationMs: num(`${at}.pause.durationMs`, p.durationMs, 0, 0) } }
+      if (p.durationMs !== undefined) return { pause: { durationMs: ms(`${at}.pause.durationMs`, p.durationMs, 0) } }
       if (p.duration === undefined) throw new InvalidOptionError(`${at}.pause.duration`, 'a duration (an indefinite pause needs a human, and the fleet has none)', undefined)
       return { pause: { durationMs: parseArgoDuration(p.duration, `${at}.pause.duration`) } }
     }
     if (s !== null && typeof s === 'object' && 'analysis' in s) return { analysis: true }
     throw new InvalidOptionError(at, '{ setWeight }, { pause: { duration } } or { analysis }', s)
   })
-  return Object.freeze({ steps, abortScaleDownDelaySeconds: num('canary.abortScaleDownDelaySeconds', c.abortScaleDownDelaySeconds, 0, 0) })
+  return Object.freeze({ steps, abortScaleDownDelaySeconds: seconds('canary.abortScaleDownDelaySeconds', c.abortScaleDownDelaySeconds, 0) })
+}
+
+function bool(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new InvalidOptionError(option, 'true or false', value)
+  return value
 }
 
 export function resolveBlueGreen(b: BlueGreenOptions = {}): ResolvedBlueGreen {
   return Object.freeze({
-    scaleDownDelaySeconds: num('blueGreen.scaleDownDelaySeconds', b.scaleDownDelaySeconds, 30, 0),
-    prePromotionAnalysis: b.prePromotionAnalysis ?? true,
-    postPromotionAnalysis: b.postPromotionAnalysis ?? true,
-    previewPort: num('blueGreen.previewPort', b.previewPort, 0, 0, 65535, true),
+    scaleDownDelaySeconds: seconds('blueGreen.scaleDownDelaySeconds', b.scaleDownDelaySeconds, 30),
+    prePromotionAnalysis: bool('blueGreen.prePromotionAnalysis', b.prePromotionAnalysis, true),
+    postPromotionAnalysis: bool('blueGreen.postPromotionAnalysis', b.postPromotionAnalysis, true),
+    previewPort: int('blueGreen.previewPort', b.previewPort, 0, 0, 65535),
     previewRate: num('blueGreen.previewRate', b.previewRate, 50, 1),
-    autoPromotionSeconds: num('blueGreen.autoPromotionSeconds', b.autoPromotionSeconds, 0, 0),
+    autoPromotionSeconds: seconds('blueGreen.autoPromotionSeconds', b.autoPromotionSeconds, 0),
   })
 }

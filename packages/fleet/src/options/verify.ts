@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../core/errors.js'
-import { int, num } from './deploy.js'
+import { int, intMs, num } from '../core/validate.js'
 
 /**
  * `zerodrop verify`: exact per-request accounting pointed at a URL while the user's own command
@@ -118,7 +118,7 @@ export function resolveVerifyOptions(o: VerifyOptions): ResolvedVerifyOptions {
   if (rate > VERIFY_LIMITS.rate) throw new InvalidOptionError('rate', `at most ${VERIFY_LIMITS.rate} requests per second`, o.rate)
   const connections = int('connections', o.connections, VERIFY_DEFAULTS.connections, 1)
   if (connections > VERIFY_LIMITS.connections) throw new InvalidOptionError('connections', `at most ${VERIFY_LIMITS.connections}`, o.connections)
-  const durationMs = int('durationMs', o.durationMs, VERIFY_DEFAULTS.durationMs, 1)
+  const durationMs = intMs('durationMs', o.durationMs, VERIFY_DEFAULTS.durationMs, 1)
   if (durationMs > VERIFY_LIMITS.durationMs) throw new InvalidOptionError('durationMs', `at most ${VERIFY_LIMITS.durationMs / 1000} s (the load is bounded in time)`, o.durationMs)
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(o.headers ?? {})) {
@@ -139,15 +139,15 @@ export function resolveVerifyOptions(o: VerifyOptions): ResolvedVerifyOptions {
     url,
     command: Object.freeze([...o.command]),
     until: o.until,
-    untilIntervalMs: int('untilIntervalMs', o.untilIntervalMs, VERIFY_DEFAULTS.untilIntervalMs, 1),
+    untilIntervalMs: intMs('untilIntervalMs', o.untilIntervalMs, VERIFY_DEFAULTS.untilIntervalMs, 1),
     rate,
     connections,
     burst: int('burst', o.burst, VERIFY_DEFAULTS.burst, 1),
     reconnectEvery: int('reconnectEvery', o.reconnectEvery, VERIFY_DEFAULTS.reconnectEvery, 0),
-    leadMs: int('leadMs', o.leadMs, VERIFY_DEFAULTS.leadMs, 0),
-    tailMs: int('tailMs', o.tailMs, VERIFY_DEFAULTS.tailMs, 0),
+    leadMs: intMs('leadMs', o.leadMs, VERIFY_DEFAULTS.leadMs, 0),
+    tailMs: intMs('tailMs', o.tailMs, VERIFY_DEFAULTS.tailMs, 0),
     durationMs,
-    timeoutMs: int('timeoutMs', o.timeoutMs, VERIFY_DEFAULTS.timeoutMs, 1),
+    timeoutMs: intMs('timeoutMs', o.timeoutMs, VERIFY_DEFAULTS.timeoutMs, 1),
     method,
     headers: Object.freeze(headers),
     body: o.body,

@@ -1,6 +1,7 @@
 import { L4Proxy } from './l4.js'
 import { L7Proxy } from './l7.js'
-import { ROUTER_ERROR_CODES, RouterError } from '../core/errors.js'
+import { describe, ROUTER_ERROR_CODES, RouterError } from '../core/errors.js'
+import { expectedNumber, isNumberWithin, MAX_TIMER_MS, type NumberRule } from '../core/validate.js'
 import { isLoopback } from '../core/ports.js'
 import { EndpointPool } from './pool.js'
 import { StatsRecorder } from './stats.js'
@@ -45,13 +46,15 @@ export function resolveRouterOptions(options: RouterOptions = {}): ResolvedRoute
       `router host must be loopback (127.0.0.1, ::1 or localhost), instead got '${String(o.host)}'; the fleet only serves this machine`,
     )
   }
-  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
-    throw new RouterError(ROUTER_ERROR_CODES.invalidOption, `router port must be an integer in 0..65535, instead got ${String(o.port)}`)
-  }
-  for (const k of ['upstreamIdleTimeoutMs', 'requestTimeoutMs', 'closeTimeoutMs', 'clientKeepAliveTimeoutMs'] as const) {
-    const v = o[k]
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-      throw new RouterError(ROUTER_ERROR_CODES.invalidOption, `router option ${k} must be a number of milliseconds > 0, instead got ${String(v)}`)
+  const rules: ReadonlyArray<readonly [keyof typeof DEFAULTS, NumberRule]> = [
+    ['port', { integer: true, min: 0, max: 65535 }],
+    ...(['upstreamIdleTimeoutMs', 'requestTimeoutMs', 'closeTimeoutMs', 'clientKeepAliveTimeoutMs'] as const).map(
+      (k) => [k, { integer: false, unit: 'milliseconds', min: 1, max: MAX_TIMER_MS }] as const,
+    ),
+  ]
+  for (const [k, rule] of rules) {
+    if (!isNumberWithin(o[k], rule)) {
+      throw new RouterError(ROUTER_ERROR_CODES.invalidOption, `router option ${k}: expected ${expectedNumber(rule)}, instead got ${describe(o[k])}`)
     }
   }
   return Object.freeze(o)
