@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { deploy, formatReport, writeHtml } from '@zerodrop/fleet'
+import { boundWording, deploy, formatReport, writeHtml } from '@zerodrop/fleet'
 
 const server = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 if (!existsSync(server)) {
@@ -121,7 +121,7 @@ console.log(
 const b = bad.progressive?.badRelease
 console.log(
   b
-    ? `The bad canary was caught after ${s(bad.progressive.detection?.detectionMs)} and rolled back: it failed ${b.failed} requests, within the bound ${b.bound.toFixed(1)} (its error rate × the requests its weight allowed); nothing else was dropped (${bad.dropped}).`
+    ? `The bad canary was caught after ${s(bad.progressive.detection?.detectionMs)} and rolled back: ${boundWording(b)} (the bound: its error rate × the requests its weight allowed); nothing else was dropped (${bad.dropped}).`
     : `The bad canary was not caught by a failed analysis (${bad.verdict}: ${bad.reason ?? 'no reason'}).`,
 )
 console.log(`\nreport pages (open in a browser; no network needed):\n${pages.map((p, i) => `  ${runs[i].short.padEnd(16)} file://${p}`).join('\n')}`)

@@ -1,6 +1,6 @@
 // `npm run screenshot`: the README's picture of a report, from a real run. The demo's bad canary
-// (FAIL_RATE=0.1: 10 % of v2's answers are 500s) is deployed 1 → 5 → … under load, the analysis
-// catches it and rolls it back; its page is opened in Debian's Chromium (playwright-core, no
+// (FAIL_RATE=0.1: 10 % of v2's answers are 500s) is deployed 10 → 25 → 50 → 100 % under load (the
+// demo starts at 1 %, a sliver too thin to see in a picture), the analysis catches it and rolls it back; its page is opened in Debian's Chromium (playwright-core, no
 // browser download) and the top of it — verdict, accounting, timeline — saved as
 // docs/images/report-canary.png. Prints the report's sizes and how long the page took to load.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -8,10 +8,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { chromium } from 'playwright-core'
-import { deploy, renderHtml } from '@zerodrop/fleet'
+import { deploy, parseStepsFlag, renderHtml } from '@zerodrop/fleet'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
-const server = path.join(root, 'demo/dist/server.js')
+// relative, so the picture shows the command a reader would type, not this machine's path
+process.chdir(root)
+const server = 'demo/dist/server.js'
 if (!existsSync(server)) {
   console.error(`screenshot: expected the built demo service at ${server}, instead found nothing; run 'npm run screenshot' (it builds first)`)
   process.exit(64)
@@ -27,7 +29,7 @@ const controller = new AbortController()
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => controller.abort(signal))
 
 const env = 'DRAIN_DELAY_MS=1500 SHUTDOWN_TIMEOUT_MS=10000'
-// the demo's settings (demo/scripts/demo.mjs), canary of the bad release
+// the demo's settings (demo/scripts/demo.mjs) for the canary of the bad release
 const report = await deploy({
   strategy: 'canary',
   router: 'l7',
@@ -37,6 +39,7 @@ const report = await deploy({
   probes: { common: { periodMs: 250 } },
   load: { connections: 50, rate: 300 },
   analysis: { intervalMs: 4000, count: 2, minSamples: 10 },
+  canary: { steps: parseStepsFlag('10,25,50,100') },
   from: `${env} APP_VERSION=v1 exec node ${server}`,
   to: `${env} FAIL_RATE=0.1 APP_VERSION=v2 exec node ${server}`,
   signal: controller.signal,
@@ -71,7 +74,7 @@ try {
     const last = page.locator('#chart-analysis-p99, #chart-instances').last()
     const box = await last.boundingBox()
     mkdirSync(path.dirname(out), { recursive: true })
-    await page.screenshot({ path: out, clip: { x: 0, y: 0, width: 1180, height: Math.ceil((box?.y ?? 880) + (box?.height ?? 0) + 12) } })
+    await page.screenshot({ path: out, fullPage: true, clip: { x: 0, y: 0, width: 1180, height: Math.ceil((box?.y ?? 880) + (box?.height ?? 0) + 12) } })
     console.log(
       `screenshot ${out} (${statSync(out).size} bytes)\n` +
         `report    ${report.verdict}, ${report.dropped} dropped, ${report.failures.records.length} failure records; JSON ${Buffer.byteLength(json)} bytes, page ${statSync(html).size} bytes\n` +

@@ -181,7 +181,8 @@ describe('zerodrop deploy --strategy canary (the CLI)', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
     expect(code, stderr).toBe(2)
     expect(stdout).toMatch(/ROLLED BACK \(analysis failed at weight 50/)
-    expect(stdout).toMatch(/bad release v2: \d+ failed requests .* within the bound/)
+    expect(stdout).toMatch(/bad release v2: \d+ failed requests .*: \d+ failed ≤ bound \d+\.\d( \+ \d+ in flight at the step boundaries and the abort \(at most \d+ allowed\))?$/m)
+    expect(stdout).not.toMatch(/within the bound/)
     expect(stdout).toMatch(/error rate <= 0\.05/)
     const r = JSON.parse(fs.readFileSync(json, 'utf8')) as Report
     expect(r.dropped).toBe(0)

@@ -3,12 +3,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
-import type { Report } from '#fleet/report/report.js'
 import { deployChecks } from '#fleet/report/checks.js'
 import { renderHtml } from '#fleet/report/html.js'
 import { deploySuite, errorSuite, renderJUnit } from '#fleet/report/junit.js'
 import { appendStepSummary, renderMarkdown } from '#fleet/report/markdown.js'
 import { deployViews, writeOutputs } from '#fleet/report/outputs.js'
+import { boundWording } from '#fleet/report/progressive.js'
+import { formatReport, type Report } from '#fleet/report/report.js'
 
 // Reports of real deploys (the CLI's --json), rendered each way: a naive rolling deploy that
 // dropped requests, a draining one that dropped none, a canary of a bad release rolled back.
@@ -61,7 +62,7 @@ describe('JUnit XML', () => {
     const c = s?.testcase.find((x) => x.name === 'zero requests dropped')
     expect(c?.failure?.type).toBe('dropped')
     expect(c?.failure?.message).toMatch(new RegExp(`^${naive.dropped} dropped, ${naive.accounting.requests} requests \\(`))
-    expect(c?.failure?.message).toMatch(/\d+ (refused|reset|lost)( connection)? on v1-\d \(v1\) [+−]\d+\.\d s/)
+    expect(c?.failure?.message).toMatch(/: \d+ × (refused connection|refused|reset|lost|timeout) on v1-\d \(v1\) [+−]\d+\.\d s/)
     expect(c?.failure?.['#text']).toContain('on v1-')
   })
 
@@ -167,5 +168,14 @@ describe('writing the outputs', () => {
     expect(res.errors).toHaveLength(1)
     expect(res.errors[0]).toMatch(/^--junit .*missing\/r\.xml: could not write the junit report: ENOENT/)
     expect(fs.existsSync(path.join(d, 'r.html'))).toBe(true)
+  })
+})
+
+describe('the bad release against its bound', () => {
+  it('never "within" for a number above the printed bound: the slack is printed', () => {
+    expect(boundWording({ failed: 3, bound: 3.4, withinBound: true })).toBe('3 failed ≤ bound 3.4')
+    expect(boundWording({ failed: 2, bound: 1.9, withinBound: true })).toBe('2 failed ≤ bound 1.9 + 1 in flight at the step boundaries and the abort (at most 5 allowed)')
+    expect(boundWording({ failed: 9, bound: 3.4, withinBound: false })).toBe('9 failed > bound 3.4 + 3 in flight allowed: ABOVE the bound')
+    for (const r of [naive, clean, bad]) expect(formatReport(r)).not.toMatch(/within the bound/)
   })
 })

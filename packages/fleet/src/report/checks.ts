@@ -1,3 +1,4 @@
+import { boundWording } from './progressive.js'
 import type { Report, ReportFailure } from './report.js'
 
 /**
@@ -26,11 +27,11 @@ export function droppedRecords(r: Report): ReportFailure[] {
   return records.filter((f) => !(bad !== undefined && f.revision === bad && f.cause === 'non-2xx'))
 }
 
-/** "2 lost on v1-1 (v1) +3.2 s … +3.4 s; 1 reset on v1-2 (v1) +9.0 s", largest first. */
+/** "2 × lost on v1-1 (v1) +3.2 s … +3.4 s; 1 × reset on v1-2 (v1) +9.0 s", largest first. */
 export function whereDropped(records: readonly ReportFailure[], limit = 6): string {
   const groups = new Map<string, { n: number; first: number; last: number }>()
   for (const f of records) {
-    const key = `${f.cause}${f.connection ? ' connection' : ''} on ${f.instance ?? 'no endpoint'} (${f.revision})`
+    const key = `${f.connection ? 'refused connection' : f.cause} on ${f.instance ?? 'no endpoint'} (${f.revision})`
     const g = groups.get(key) ?? { n: 0, first: f.t, last: f.t }
     g.n += f.count ?? 1
     g.first = Math.min(g.first, f.t)
@@ -38,7 +39,7 @@ export function whereDropped(records: readonly ReportFailure[], limit = 6): stri
     groups.set(key, g)
   }
   const sorted = [...groups].sort((a, b) => b[1].n - a[1].n)
-  const parts = sorted.slice(0, limit).map(([k, g]) => `${g.n} ${k} ${g.first === g.last ? at(g.first) : `${at(g.first)} … ${at(g.last)}`}`)
+  const parts = sorted.slice(0, limit).map(([k, g]) => `${g.n} × ${k} ${g.first === g.last ? at(g.first) : `${at(g.first)} … ${at(g.last)}`}`)
   if (sorted.length > limit) parts.push(`${sorted.length - limit} more groups`)
   return parts.join('; ')
 }
@@ -100,7 +101,7 @@ export function deployChecks(r: Report): Check[] {
       name: `bad release ${b.revision} within its bound`,
       ok: b.withinBound,
       type: 'above-bound',
-      message: `${b.failed} failed requests against a bound of ${b.bound.toFixed(1)} (error rate ${(b.errorRate * 100).toFixed(1)} % × ${b.entitledRequests.toFixed(0)} requests its weight allowed)`,
+      message: `${boundWording(b)} (error rate ${(b.errorRate * 100).toFixed(1)} % × ${b.entitledRequests.toFixed(0)} requests its weight allowed)`,
     })
   }
   return out

@@ -1,5 +1,6 @@
 import fs from 'node:fs'
 import type { Report, ReportFailure } from './report.js'
+import { boundWording } from './progressive.js'
 import type { FleetEvent, InstanceRecord } from '../runtime/fleet.js'
 import type { AnalysisRun } from '../analysis/analysis.js'
 
@@ -234,7 +235,7 @@ function shareChart(r: Report, a: Axis, clock: Clock, revs: readonly string[]): 
   const to = r.parameters.to.name
   const y = (v: number): number => top + h - v * h
   const out: string[] = [timeAxis(a, top, h, false)]
-  for (const v of [0, 0.5, 1]) out.push(`<line class="grid" x1="${LEFT}" x2="${W - RIGHT}" y1="${f1(y(v))}" y2="${f1(y(v))}"/><text class="tick" x="${LEFT - 6}" y="${f1(y(v) + 4)}" text-anchor="end">${v * 100} %</text>`)
+  for (const v of [0, 0.25, 0.5, 0.75, 1]) out.push(`<line class="grid" x1="${LEFT}" x2="${W - RIGHT}" y1="${f1(y(v))}" y2="${f1(y(v))}"/><text class="tick" x="${LEFT - 6}" y="${f1(y(v) + 4)}" text-anchor="end">${v * 100} %</text>`)
   out.push(`<text class="axis-label" x="12" y="${top + h / 2}">share to ${escapeHtml(to)}</text>`)
   const observed: string[] = []
   for (const b of r.perSecond ?? []) {
@@ -248,6 +249,14 @@ function shareChart(r: Report, a: Axis, clock: Clock, revs: readonly string[]): 
   const path: string[] = []
   for (const d of desired) path.push(`${path.length === 0 ? 'M' : 'L'}${f1(a.x(d.from))},${f1(y(d.share))}`, `L${f1(a.x(d.to))},${f1(y(d.share))}`)
   if (path.length > 0) out.push(`<path class="desired" d="${path.join(' ')}" stroke="#333"/>`)
+  // small weights (a canary's 1 %, 5 %) are thin lines on a 0–100 % axis: say them
+  let shown: number | undefined
+  for (const d of desired) {
+    if (d.share === shown) continue
+    shown = d.share
+    const yy = Math.max(top + 10, y(d.share) - 4)
+    out.push(`<text class="share-label" x="${f1(a.x(d.from) + 3)}" y="${f1(yy)}">${escapeHtml(pct(d.share))}</text>`)
+  }
   for (const d of desired) {
     out.push(`<rect class="period" x="${f1(a.x(d.from))}" y="${top}" width="${f1(Math.max(1, a.x(d.to) - a.x(d.from)))}" height="${h}"><title>${escapeHtml(`${signedSecs(d.from)} → ${signedSecs(d.to)} ${d.label}: desired ${pct(d.share)}`)}</title></rect>`)
   }
@@ -471,7 +480,25 @@ function parametersTable(r: Report): string {
   if (p.analysis) rows.push(['analysis', `error rate ≤ ${p.analysis.maxErrorRate}, p99 ≤ ${p.analysis.maxP99Ms} ms, ${p.analysis.count} × ${p.analysis.intervalMs} ms, failureLimit ${p.analysis.failureLimit}, inconclusiveLimit ${p.analysis.inconclusiveLimit}, minSamples ${p.analysis.minSamples}`])
   if (p.canary) rows.push(['canary steps', p.canary.steps.map((s) => ('setWeight' in s ? `w${s.setWeight}` : 'pause' in s ? `pause ${s.pause.durationMs} ms` : 'analysis')).join(', ')])
   rows.push(['started', `${r.timing.startedAt}; rollout ${secs(r.timing.rolloutDurationMs)}, total ${secs(r.timing.totalMs)}`])
-  return `<table id="parameters" class="kv"><tbody>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</tbody></table>`
+  // the two commands a row each, everything else two to a row: the timeline stays near the top
+  const wide = new Set([`from ${p.from.name}`, `to ${p.to.name}`])
+  const cell = ([k, v]: [string, string], span = ''): string => `<th>${escapeHtml(k)}</th><td${span}>${escapeHtml(v)}</td>`
+  const trs: string[] = []
+  let pending: [string, string] | undefined
+  for (const row of rows) {
+    if (wide.has(row[0])) {
+      trs.push(`<tr>${cell(row, ' colspan="3"')}</tr>`)
+      continue
+    }
+    if (pending === undefined) {
+      pending = row
+      continue
+    }
+    trs.push(`<tr>${cell(pending)}${cell(row)}</tr>`)
+    pending = undefined
+  }
+  if (pending !== undefined) trs.push(`<tr>${cell(pending, ' colspan="3"')}</tr>`)
+  return `<table id="parameters" class="kv"><tbody>${trs.join('')}</tbody></table>`
 }
 
 function accountingTable(r: Report): string {
@@ -489,7 +516,11 @@ function accountingTable(r: Report): string {
 function badReleaseLine(r: Report): string {
   const b = r.progressive?.badRelease
   if (!b) return ''
-  return `<p class="note" id="bad-release">bad release ${escapeHtml(b.revision)}: ${b.failed} failed requests (${b.failedBeforeAbort} before the abort) against a bound of ${b.bound.toFixed(1)} (error rate ${pct(b.errorRate)} × ${b.entitledRequests.toFixed(0)} requests its weight allowed); these are the release's own answers, not drops.</p>`
+  const answers = b.failed === 1 ? '1 non-2xx answer' : `${b.failed} non-2xx answers`
+  return (
+    `<p class="note" id="bad-release">bad release ${escapeHtml(b.revision)}: its ${answers} (${b.failedBeforeAbort} before the abort) are in the table's dropped column but not among the verdict's ${r.dropped} dropped: ` +
+    `they are what the gate let through, held to its bound: ${escapeHtml(boundWording(b))}.</p>`
+  )
 }
 
 function stepsTable(r: Report): string {
@@ -560,7 +591,7 @@ thead th{background:#f4f4f4}td{font-variant-numeric:tabular-nums}table.kv th{bac
 .note{color:#555;font-size:13px;margin:4px 0}
 .chart{display:block;max-width:100%;height:auto;overflow:visible}
 .grid{stroke:#eee}.origin{stroke:#999;stroke-dasharray:2 2}.step{stroke:#1f77b4;stroke-opacity:.35;stroke-width:1}
-.tick{font-size:11px;fill:#666}.axis-label{font-size:12px;fill:#444}.lane-label{font-size:12px;fill:#333}
+.tick{font-size:11px;fill:#666}.share-label{font-size:11px;fill:#333}.axis-label{font-size:12px;fill:#444}.lane-label{font-size:12px;fill:#333}
 .lane-line{stroke:#f0f0f0}.empty{font-size:13px;fill:#2ca02c}
 .desired{fill:none;stroke-width:2;stroke-dasharray:6 3}.observed{fill:none;stroke-width:1.5}.period{fill:transparent}.period:hover{fill:rgba(0,0,0,.04)}
 .limit{stroke:#d62728;stroke-dasharray:4 3}.analysis-run{fill:rgba(31,119,180,.06)}
@@ -579,6 +610,8 @@ export function renderHtml(r: Report): string {
   const title = `zerodrop ${r.parameters.strategy} ${r.parameters.from.name} → ${r.parameters.to.name}: ${word}, ${r.dropped} dropped`
   const revLegend = legend(revs.map((v) => [v, colourOf(revs, v)] as const))
   const causeLegend = legend(FAILURE_CAUSES.map((c) => [c, CAUSE_COLOURS[c] ?? '#000'] as const))
+  const bad = r.progressive?.badRelease
+  const badNote = bad ? `<p class="axis-caption">the non-2xx of ${escapeHtml(bad.revision)} (${bad.failed}) are the bad release's own answers, held to its bound, not drops</p>` : ''
   const stateLegend = legend([...Object.entries(STATE_COLOURS), ['▼ SIGTERM', '#fff'], ['| removed from router', '#fff'], ['● exited', '#fff'], ['✖ SIGKILL', '#fff'], ['✱ crash', '#fff']] as Array<[string, string]>)
   const decisionLegend = legend([['successful', '#2ca02c'], ['failed', '#d62728'], ['inconclusive', '#999999'], ['error', '#9467bd']])
   const analysis = analysisChart(r, axis)
@@ -595,6 +628,7 @@ export function renderHtml(r: Report): string {
     rpsChart(r, axis, clock, revs),
     causeLegend,
     failureChart(r, axis),
+    badNote,
     legend([[`observed share to ${r.parameters.to.name} per second`, colourOf(revs, r.parameters.to.name)], ['desired share (dashed)', '#333']]),
     shareChart(r, axis, clock, revs),
     stateLegend,

@@ -76,6 +76,20 @@ export function progressiveReport(record: ProgressiveRecord, accounting: Account
   }
 }
 
+/**
+ * The bad release's failures against its bound, never "within" for a number above the printed
+ * bound: `3 failed ≤ bound 3.4`; `5 failed ≤ bound 3.4 + 2 in flight at the step boundaries and
+ * the abort (at most 7 allowed)`; `9 failed > bound 3.4 + 3 in flight allowed: ABOVE the bound`.
+ */
+export function boundWording(b: Pick<BadRelease, 'failed' | 'bound' | 'withinBound'>): string {
+  const bound = b.bound.toFixed(1)
+  if (b.failed <= b.bound) return `${b.failed} failed ≤ bound ${bound}`
+  if (b.withinBound) {
+    return `${b.failed} failed ≤ bound ${bound} + ${Math.ceil(b.failed - b.bound)} in flight at the step boundaries and the abort (at most ${Math.ceil(b.bound) + BOUND_SLACK} allowed)`
+  }
+  return `${b.failed} failed > bound ${bound} + ${BOUND_SLACK} in flight allowed: ABOVE the bound`
+}
+
 const pct = (x: number): string => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(x < 0.1 && x > 0 ? 1 : 0)}%`)
 const secs = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`)
 
@@ -114,7 +128,7 @@ export function formatProgressive(r: ProgressiveReport): string {
     out.push(
       `bad release ${b.revision}: ${b.failed} failed requests (${b.failedBeforeAbort} before the abort) vs bound ${b.bound.toFixed(1)} = ` +
         `error rate ${pct(b.errorRate)} × ${b.entitledRequests.toFixed(0)} requests its weight allowed (${b.rate.toFixed(0)} req/s × ${secs(b.exposureMs)} exposed, weighted); ` +
-        `it got ${b.requestsBeforeAbort}: ${b.withinBound ? 'within the bound' : 'ABOVE the bound'}`,
+        `it got ${b.requestsBeforeAbort}: ${boundWording(b)}`,
     )
   }
   for (const n of r.notes) out.push(`note      ${n}`)
