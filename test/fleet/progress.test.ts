@@ -22,7 +22,7 @@ function onTerminal(name: string, extra: string[]): Promise<{ code: number | nul
   const env = 'DRAIN_DELAY_MS=1000 SHUTDOWN_TIMEOUT_MS=10000'
   const args = [
     CLI, 'deploy', '--replicas', '2', '--max-surge', '1', '--max-unavailable', '0', '--probe-period-ms', '250', '--rate', '200', '--connections', '20',
-    '--lead-ms', '1000', '--tail-ms', '1000', '--from', `${env} APP_VERSION=v1 exec node ${DEMO}`, '--to', `${env} APP_VERSION=v2 exec node ${DEMO}`, ...extra,
+    '--lead-ms', '1000', '--tail-ms', '1000', '--no-stop-check', '--from', `${env} APP_VERSION=v1 exec node ${DEMO}`, '--to', `${env} APP_VERSION=v2 exec node ${DEMO}`, ...extra,
   ]
   const typescript = path.join(dir, `${name}.typescript`)
   // stdout to a file: the terminal then shows stderr alone; `stty cols` sizes the pty

@@ -77,6 +77,21 @@ describe('JUnit XML', () => {
     expect(byName.get('bad release v2 within its bound')).toBeDefined()
   })
 
+  it('the stop check: a failing one names what the instance did; one that did not run is skipped', () => {
+    const stop = (verdict: string, detail: string): Report => ({
+      ...clean,
+      stopCheck: { verdict, detail, instance: 'v2-0', replacement: 'v2-3', sigtermAt: 9000, exitedAfterMs: 30_000, code: null, signal: 'SIGKILL', killed: true, endpointDelayMs: 1000, gracePeriodMs: 30_000, during: { requests: 10, ok: 10, dropped: 0 } },
+    }) as Report
+    const failing = parse(renderJUnit([deploySuite(stop('ignored-sigterm', 'v2-0 ignored SIGTERM: SIGKILLed after 30.0 s'))])).testsuites.testsuite[0]
+    const c = failing?.testcase.find((x) => x.name === 'v2 is safe to stop (stop check)')
+    expect(c?.failure).toEqual({ message: 'v2-0 ignored SIGTERM: SIGKILLed after 30.0 s', type: 'stop-check-ignored-sigterm' })
+    const xml = renderJUnit([deploySuite(stop('not-run', 'no ready instance of v2 to stop'))])
+    const doc = parse(xml)
+    expect(doc.testsuites.testsuite[0]?.failures).toBe('0')
+    expect(xml).toContain('<skipped message="no ready instance of v2 to stop"/>')
+    expect(xml).toMatch(/<testsuite [^>]*skipped="1"/)
+  })
+
   it('text that is not XML-safe stays valid XML and reads back as it was', () => {
     const nasty = 'A="<x>" & \'y\' \u0001 node s.js'
     const r = { ...naive, parameters: { ...naive.parameters, from: { ...naive.parameters.from, command: nasty } } }
@@ -96,7 +111,7 @@ describe('Markdown summary', () => {
   it('the verdict, one row per check, one per revision', () => {
     const md = renderMarkdown(naive)
     expect(md.split('\n')[0]).toBe(`### zerodrop deploy: rolling v1 → v2: PROMOTED, ${naive.dropped} dropped`)
-    for (const c of deployChecks(naive)) expect(md).toContain(`| ${c.ok ? '✅' : '❌'} | ${c.name} |`)
+    for (const c of deployChecks(naive)) expect(md).toContain(`| ${c.skipped ? '➖' : c.ok ? '✅' : '❌'} | ${c.name} |`)
     expect(md).toMatch(/^\| v1 \| \d+ \|/m)
     expect(md).toMatch(/^\| v2 \| \d+ \|/m)
   })
@@ -152,6 +167,15 @@ describe('HTML page', () => {
     expect(html).toMatch(/n 40, k 3, estimate 0.075, bound 0.02/)
   })
 
+  it('a partial report (interrupted before the rollout: no steps, no traffic) renders every view', () => {
+    const partial = { ...clean, verdict: 'interrupted', exitCode: 130, steps: [], events: [], perSecond: [], instances: [], failures: { records: [], omitted: 0 } } as unknown as Report
+    const html = renderHtml(partial)
+    expect(html).toContain('>INTERRUPTED</span>')
+    expect(html).toContain('id="chart-rps"')
+    expect(XMLValidator.validate(renderJUnit([deploySuite(partial)]))).toBe(true)
+    expect(renderMarkdown(partial)).toMatch(/: INTERRUPTED, 0 dropped/)
+  })
+
   it('an older report without failure records still renders', () => {
     const { failures: _f, ...old } = naive
     const html = renderHtml(old as unknown as Report)
@@ -175,6 +199,7 @@ describe('the bad release against its bound', () => {
   it('never "within" for a number above the printed bound: the slack is printed', () => {
     expect(boundWording({ failed: 3, bound: 3.4, withinBound: true })).toBe('3 failed ≤ bound 3.4')
     expect(boundWording({ failed: 2, bound: 1.9, withinBound: true })).toBe('2 failed ≤ bound 1.9 + 1 in flight at the step boundaries and the abort (at most 5 allowed)')
+    expect(boundWording({ failed: 13, bound: 12.96, withinBound: true })).toMatch(/^13 failed ≤ bound 12\.96 \+ 1 in flight/)
     expect(boundWording({ failed: 9, bound: 3.4, withinBound: false })).toBe('9 failed > bound 3.4 + 3 in flight allowed: ABOVE the bound')
     for (const r of [naive, clean, bad]) expect(formatReport(r)).not.toMatch(/within the bound/)
   })

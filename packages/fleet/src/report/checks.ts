@@ -16,6 +16,8 @@ export interface Check {
   readonly detail?: string
   /** seconds the check's subject took, when it has a duration */
   readonly seconds?: number
+  /** the check did not run (the reason in `message`): neither passed nor failed */
+  readonly skipped?: boolean
 }
 
 const at = (ms: number): string => `${ms < 0 ? '−' : '+'}${(Math.abs(ms) / 1000).toFixed(1)} s`
@@ -93,6 +95,17 @@ export function deployChecks(r: Report): Check[] {
       message: a.message,
       detail: a.measurements.map((m) => `${at(m.t)} ${m.phase}: ${m.message}`).join('\n'),
       seconds: Math.max(0, a.endedAt - a.startedAt) / 1000,
+    })
+  }
+  const c = r.stopCheck
+  if (c) {
+    out.push({
+      name: `${r.parameters.to.name} is safe to stop (stop check)`,
+      ok: c.verdict === 'safe',
+      type: `stop-check-${c.verdict}`,
+      message: c.detail,
+      ...(c.verdict === 'not-run' ? { skipped: true } : {}),
+      ...(c.exitedAfterMs === undefined ? {} : { seconds: c.exitedAfterMs / 1000 }),
     })
   }
   const b = r.progressive?.badRelease

@@ -1,5 +1,5 @@
 import fs from 'node:fs'
-import type { Report, ReportFailure } from './report.js'
+import { verdictWord, type Report, type ReportFailure } from './report.js'
 import { boundWording } from './progressive.js'
 import type { FleetEvent, InstanceRecord } from '../runtime/fleet.js'
 import type { AnalysisRun } from '../analysis/analysis.js'
@@ -463,10 +463,6 @@ function table(head: readonly string[], rows: ReadonlyArray<ReadonlyArray<string
     .join('')}</tbody></table>`
 }
 
-function verdictWord(r: Report): string {
-  return r.verdict === 'promoted' ? 'PROMOTED' : r.verdict === 'rolled-back' ? 'ROLLED BACK' : 'ROLLBACK FAILED'
-}
-
 function parametersTable(r: Report): string {
   const p = r.parameters
   const rows: Array<[string, string]> = [
@@ -584,7 +580,7 @@ const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:${W + 40}px;color:#222;padding:0 12px}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:15px;margin:22px 0 6px}
 .verdict{display:inline-block;padding:2px 10px;border-radius:4px;color:#fff;font-weight:600;margin-right:8px}
-.verdict.promoted{background:#2ca02c}.verdict.rolled-back{background:#e68a00}.verdict.rollback-failed,.verdict.dropped{background:#c62828}
+.verdict.promoted{background:#2ca02c}.verdict.rolled-back,.verdict.not-safe-to-stop{background:#e68a00}.verdict.rollback-failed,.verdict.dropped,.verdict.internal-error{background:#c62828}.verdict.interrupted{background:#666}
 .summary{font-size:15px;margin:8px 0 14px}
 table{border-collapse:collapse;margin:4px 0 8px;font-size:13px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 thead th{background:#f4f4f4}td{font-variant-numeric:tabular-nums}table.kv th{background:#f8f8f8;white-space:nowrap}
@@ -606,7 +602,7 @@ export function renderHtml(r: Report): string {
   const axis = axisOf(r, clock)
   const revs = revisionsOf(r)
   const word = verdictWord(r)
-  const cls = r.dropped > 0 ? 'dropped' : r.verdict
+  const cls = r.dropped > 0 ? 'dropped' : r.verdict === 'promoted' && r.stopCheck !== undefined && r.stopCheck.verdict !== 'safe' && r.stopCheck.verdict !== 'not-run' ? 'not-safe-to-stop' : r.verdict
   const title = `zerodrop ${r.parameters.strategy} ${r.parameters.from.name} → ${r.parameters.to.name}: ${word}, ${r.dropped} dropped`
   const revLegend = legend(revs.map((v) => [v, colourOf(revs, v)] as const))
   const causeLegend = legend(FAILURE_CAUSES.map((c) => [c, CAUSE_COLOURS[c] ?? '#000'] as const))

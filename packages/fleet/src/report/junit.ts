@@ -14,6 +14,7 @@ export interface JUnitCase {
   readonly time: number
   readonly failure?: { readonly message: string; readonly type: string; readonly body?: string }
   readonly error?: { readonly message: string; readonly type: string; readonly body?: string }
+  readonly skipped?: string
 }
 
 export interface JUnitSuite {
@@ -39,7 +40,7 @@ export function casesFromChecks(checks: readonly Check[], classname: string): JU
     name: c.name,
     classname,
     time: c.seconds ?? 0,
-    ...(c.ok ? {} : { failure: { message: c.message, type: c.type, ...(c.detail ? { body: c.detail } : {}) } }),
+    ...(c.skipped ? { skipped: c.message } : c.ok ? {} : { failure: { message: c.message, type: c.type, ...(c.detail ? { body: c.detail } : {}) } }),
   }))
 }
 
@@ -68,17 +69,20 @@ export function renderJUnit(suites: readonly JUnitSuite[]): string {
   let tests = 0
   let failures = 0
   let errors = 0
+  let skipped = 0
   let time = 0
   const body: string[] = []
   for (const s of suites) {
     const f = s.cases.filter((c) => c.failure).length
     const e = s.cases.filter((c) => c.error).length
+    const k = s.cases.filter((c) => c.skipped !== undefined && !c.failure && !c.error).length
     tests += s.cases.length
+    skipped += k
     failures += f
     errors += e
     time += s.time
     body.push(
-      `  <testsuite name="${xmlEscape(s.name)}" tests="${s.cases.length}" failures="${f}" errors="${e}" skipped="0" time="${secs(s.time)}"${s.timestamp ? ` timestamp="${xmlEscape(s.timestamp)}"` : ''}>\n`,
+      `  <testsuite name="${xmlEscape(s.name)}" tests="${s.cases.length}" failures="${f}" errors="${e}" skipped="${k}" time="${secs(s.time)}"${s.timestamp ? ` timestamp="${xmlEscape(s.timestamp)}"` : ''}>\n`,
     )
     const props = Object.entries(s.properties ?? {})
     if (props.length > 0) {
@@ -89,14 +93,14 @@ export function renderJUnit(suites: readonly JUnitSuite[]): string {
     for (const c of s.cases) {
       const open = `    <testcase name="${xmlEscape(c.name)}" classname="${xmlEscape(c.classname)}" time="${secs(c.time)}"`
       if (!c.failure && !c.error) {
-        body.push(`${open}/>\n`)
+        body.push(c.skipped === undefined ? `${open}/>\n` : `${open}>\n      <skipped message="${xmlEscape(c.skipped)}"/>\n    </testcase>\n`)
         continue
       }
       body.push(`${open}>\n`, ...(c.failure ? [element('failure', c.failure)] : []), ...(c.error ? [element('error', c.error)] : []), '    </testcase>\n')
     }
     body.push('  </testsuite>\n')
   }
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="zerodrop" tests="${tests}" failures="${failures}" errors="${errors}" time="${secs(time)}">\n${body.join('')}</testsuites>\n`
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="zerodrop" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${secs(time)}">\n${body.join('')}</testsuites>\n`
 }
 
 export function writeJUnit(file: string, suites: readonly JUnitSuite[]): void {

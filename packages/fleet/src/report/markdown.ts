@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import { deployChecks, type Check } from './checks.js'
-import type { Report } from './report.js'
+import { verdictWord, type Report } from './report.js'
 
 /** A Markdown table cell: one line, pipes escaped. */
 export function mdCell(s: unknown): string {
@@ -8,14 +8,14 @@ export function mdCell(s: unknown): string {
 }
 
 export function checksTable(checks: readonly Check[]): string {
-  const rows = checks.map((c) => `| ${c.ok ? '✅' : '❌'} | ${mdCell(c.name)} | ${mdCell(c.message)} |`)
+  const rows = checks.map((c) => `| ${c.skipped ? '➖' : c.ok ? '✅' : '❌'} | ${mdCell(c.name)} | ${mdCell(c.message)} |`)
   return ['| | check | result |', '|---|---|---|', ...rows].join('\n')
 }
 
 /** The job summary: verdict, the checks, the accounting per revision. */
 export function renderMarkdown(r: Report): string {
   const p = r.parameters
-  const word = r.verdict === 'promoted' ? 'PROMOTED' : r.verdict === 'rolled-back' ? 'ROLLED BACK' : 'ROLLBACK FAILED'
+  const word = verdictWord(r)
   const a = r.accounting
   const accRow = (name: string, x: Report['accounting']['byRevision'][string]): string =>
     `| ${mdCell(name)} | ${x.requests} | ${x.ok} | ${x.non2xx} | ${x.lost} | ${x.reset} | ${x.refused} | ${x.timeout} | ${x.aborted} | ${x.refusedConnections ?? 0} | ${x.dropped} |`

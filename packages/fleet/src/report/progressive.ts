@@ -82,7 +82,10 @@ export function progressiveReport(record: ProgressiveRecord, accounting: Account
  * the abort (at most 7 allowed)`; `9 failed > bound 3.4 + 3 in flight allowed: ABOVE the bound`.
  */
 export function boundWording(b: Pick<BadRelease, 'failed' | 'bound' | 'withinBound'>): string {
-  const bound = b.bound.toFixed(1)
+  // enough digits that the printed bound sits on the same side of the count as the real one (12.96, not 13.0, for 13)
+  let digits = 1
+  while (digits < 4 && b.failed > b.bound && Number(b.bound.toFixed(digits)) >= b.failed) digits++
+  const bound = b.bound.toFixed(digits)
   if (b.failed <= b.bound) return `${b.failed} failed ≤ bound ${bound}`
   if (b.withinBound) {
     return `${b.failed} failed ≤ bound ${bound} + ${Math.ceil(b.failed - b.bound)} in flight at the step boundaries and the abort (at most ${Math.ceil(b.bound) + BOUND_SLACK} allowed)`

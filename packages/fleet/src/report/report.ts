@@ -171,6 +171,19 @@ function countsCell(c: RevisionCounts | undefined): string {
   return `${c.ready}/${c.available}/${c.terminating}`
 }
 
+const VERDICT_WORDS: Readonly<Record<Verdict, string>> = {
+  promoted: 'PROMOTED',
+  'rolled-back': 'ROLLED BACK',
+  'rollback-failed': 'ROLLBACK FAILED',
+  interrupted: 'INTERRUPTED',
+  'internal-error': 'INTERNAL ERROR',
+}
+
+/** The verdict in capitals, as every view of the report says it. */
+export function verdictWord(r: Pick<Report, 'verdict' | 'exitCode'>): string {
+  return r.verdict === 'promoted' && r.exitCode === EXIT_CODES.notSafeToStop ? 'PROMOTED BUT NOT SAFE TO STOP' : VERDICT_WORDS[r.verdict] ?? String(r.verdict).toUpperCase()
+}
+
 /** The terminal summary: parameters, steps, load, accounting, verdict. */
 export function formatReport(r: Report): string {
   const p = r.parameters
@@ -238,14 +251,7 @@ export function formatReport(r: Report): string {
     out.push(`stop check ${c.verdict === 'safe' ? 'SAFE TO STOP' : c.verdict === 'not-run' ? 'NOT RUN' : 'NOT SAFE TO STOP'}: ${c.detail}`)
     out.push('')
   }
-  const words: Record<Verdict, string> = {
-    promoted: 'PROMOTED',
-    'rolled-back': 'ROLLED BACK',
-    'rollback-failed': 'ROLLBACK FAILED',
-    interrupted: 'INTERRUPTED',
-    'internal-error': 'INTERNAL ERROR',
-  }
-  const word = r.verdict === 'promoted' && r.exitCode === EXIT_CODES.notSafeToStop ? 'PROMOTED BUT NOT SAFE TO STOP' : words[r.verdict]
+  const word = verdictWord(r)
   const served = r.bothRevisionsServed ? 'both revisions served traffic' : 'NOT both revisions served traffic'
   out.push(
     `verdict   ${word}${r.reason ? ` (${r.reason})` : ''}; ${r.dropped} dropped; rollout ${secs(r.timing.rolloutDurationMs)}; ${served}; exit ${r.exitCode}`,
