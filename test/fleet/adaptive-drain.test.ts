@@ -1,21 +1,20 @@
-import fs from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEMO } from '../helpers/process.js'
+import { deployHarness } from './deploy-harness.js'
 import { expectNothingLeft } from './progressive-harness.js'
-import { deploy, formatReport, killAllInstancesSync, type DeployOptions, type Report } from '@zerodrop/fleet'
+import { formatReport, type DeployOptions, type Report } from '@zerodrop/fleet'
 
 // The adaptive drain delay on a real fleet: it ends once the router has visibly stopped sending
 // (no request but probes for quietMs), not after a guessed fixed sleep.
 const LAG_MS = 1000
 const QUIET_MS = 1000
 
-const reports: Report[] = []
-let current: { controller: AbortController; settled: Promise<unknown> } | undefined
+const harness = deployHarness()
+afterEach(harness.cleanup)
 
-async function run(env: string, options: Partial<DeployOptions> = {}): Promise<Report> {
-  const controller = new AbortController()
+function run(env: string, options: Partial<DeployOptions> = {}): Promise<Report> {
   const cmd = (version: string): string => `SHUTDOWN_TIMEOUT_MS=5000 APP_VERSION=${version} ${env} exec node ${DEMO}`
-  const pending = deploy({
+  return harness.run({
     from: cmd('v1'),
     to: cmd('v2'),
     replicas: 2,
@@ -26,26 +25,8 @@ async function run(env: string, options: Partial<DeployOptions> = {}): Promise<R
     probes: { common: { periodMs: 200, timeoutMs: 1000 } },
     load: { leadMs: 1000, tailMs: 1000 },
     ...options,
-    signal: controller.signal,
   })
-  current = { controller, settled: pending.catch(() => undefined) }
-  const report = await pending
-  reports.push(report)
-  return report
 }
-
-afterEach(async (ctx) => {
-  const report = reports.pop()
-  if (ctx.task.result?.state === 'fail' && report) console.log(formatReport(report))
-  if (current) {
-    current.controller.abort('test over')
-    await Promise.race([current.settled, new Promise((r) => setTimeout(r, 15_000))])
-    current = undefined
-  }
-  killAllInstancesSync()
-  if (ctx.task.result?.state !== 'fail') for (const r of [report, ...reports]) if (r) fs.rmSync(r.runDir, { recursive: true, force: true })
-  reports.length = 0
-})
 
 const oldInstances = (r: Report) => r.instances.filter((i) => i.revision === 'v1')
 const figures = (r: Report): string => oldInstances(r)

@@ -1,24 +1,22 @@
-import fs from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEMO } from '../helpers/process.js'
+import { deployHarness } from './deploy-harness.js'
 import { expectNothingLeft } from './progressive-harness.js'
-import { deploy, formatReport, killAllInstancesSync, type DeployOptions, type Report } from '@zerodrop/fleet'
+import { type DeployOptions, type Report } from '@zerodrop/fleet'
 
 // End-to-end: the demo service (demo/dist/server.js, built by `npm test`) rolled v1 → v2 on a
 // real fleet — real processes, real router, real paced keep-alive load — and counted request by request.
 
-const reports: Report[] = []
-/** the deploy in progress: aborted in afterEach if a test failed or timed out under it */
-let current: { controller: AbortController; settled: Promise<unknown> } | undefined
+const harness = deployHarness()
+afterEach(harness.cleanup)
 
 function revision(env: string, version: string): string {
   return `DRAIN_DELAY_MS=1500 SHUTDOWN_TIMEOUT_MS=5000 APP_VERSION=${version} ${env} exec node ${DEMO}`
 }
 
-async function run(env: { from?: string; to?: string; both?: string }, options: Partial<DeployOptions> = {}): Promise<Report> {
+function run(env: { from?: string; to?: string; both?: string }, options: Partial<DeployOptions> = {}): Promise<Report> {
   const both = env.both ?? ''
-  const controller = new AbortController()
-  const pending = deploy({
+  return harness.run({
     from: revision(`${both} ${env.from ?? ''}`, 'v1'),
     to: revision(`${both} ${env.to ?? ''}`, 'v2'),
     replicas: 3,
@@ -29,28 +27,8 @@ async function run(env: { from?: string; to?: string; both?: string }, options: 
     probes: { common: { periodMs: 200, timeoutMs: 1000 } },
     load: { leadMs: 1000, tailMs: 1000 },
     ...options,
-    signal: controller.signal,
   })
-  current = { controller, settled: pending.catch(() => undefined) }
-  const report = await pending
-  reports.push(report)
-  return report
 }
-
-afterEach(async (ctx) => {
-  const report = reports.pop()
-  if (ctx.task.result?.state === 'fail' && report) console.log(formatReport(report))
-  // on failure too: nothing the test started may outlive it
-  if (current) {
-    current.controller.abort('test over')
-    await Promise.race([current.settled, new Promise((r) => setTimeout(r, 15_000))])
-    current = undefined
-  }
-  killAllInstancesSync()
-  // instance logs stay for a failed test (the report printed above names the folder)
-  if (ctx.task.result?.state !== 'fail') for (const r of [report, ...reports]) if (r) fs.rmSync(r.runDir, { recursive: true, force: true })
-  reports.length = 0
-})
 
 describe('rolling deploy of the demo under load', () => {
   it('l4: promoted, zero dropped, both revisions served', { timeout: 120_000 }, async () => {
