@@ -68,7 +68,10 @@ async function switchUnderVerify(naiveBlue: boolean): Promise<{ code: number | n
   const theSwitch = `${q(process.execPath)} -e ${q(post)} && sleep 1 && ${compose.map(q).join(' ')} stop -t 30 blue`
   const jsonFile = path.join(dir, 'verify.json')
   const r = await runCli([ZERODROP_CLI, 'verify', '--url', `http://127.0.0.1:${ports.ROUTER_PORT}/`, '--version-header', 'x-app-version',
-    '--lead-ms', '2000', '--tail-ms', '1000', '--duration', '120', '--json', jsonFile, '--', 'sh', '-c', theSwitch])
+    '--lead-ms', '2000', '--tail-ms', '1000', '--duration', '120', '--json', jsonFile,
+    // long-lived keep-alive connections, as compose:demo's exact clients keep them: after the switch
+    // only blue's drain (Connection: close) moves them to green; the naive blue loses what is on them
+    '--reconnect-every', '0', '--rate', '400', '--connections', '20', '--', 'sh', '-c', theSwitch])
   const json = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as VerifyJson
   const ms = Math.round(performance.now() - started)
   console.log(`verify compose ${naiveBlue ? 'naive' : 'fastify'}: exit ${String(r.code)}; ${json.requests} requests, ${json.ok} ok, non-2xx ${json.non2xx.lb} lb + ${json.non2xx.app} app, ` +
