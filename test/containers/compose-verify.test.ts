@@ -58,7 +58,10 @@ async function switchUnderVerify(naiveBlue: boolean): Promise<{ code: number | n
   const deadline = Date.now() + 60_000
   for (;;) {
     const up = await Promise.all([`${ports.ROUTER_PORT}/`, `${ports.GREEN_PORT}/readyz`].map((p) =>
-      fetch(`http://127.0.0.1:${p}`, { signal: AbortSignal.timeout(1000) }).then(async (r) => (await r.text(), r.status === 200), () => false)))
+      fetch(`http://127.0.0.1:${p}`, { signal: AbortSignal.timeout(1000) }).then(async (r) => {
+        await r.text()
+        return r.status === 200
+      }, () => false)))
     if (up.every(Boolean)) break
     if (Date.now() > deadline) throw new Error(`compose project ${project}: router or green not answering 200 within 60 s`)
     await sleep(200)
