@@ -3,7 +3,8 @@ import { describe as describeFleet, ERROR_CODES, ERRORS, InvalidOptionError } fr
 import { describe as describeLifecycle } from '#lifecycle/errors.js'
 import { parseArgoDuration } from '#fleet/core/durations.js'
 import { isLoopback } from '#fleet/core/ports.js'
-import { DEPLOY_COMMAND, DEPLOY_FLAGS, getPath, helpText, numeric, parseArgsSpec, type FlagSpec } from '#fleet/cli/flags.js'
+import { DEPLOY_COMMAND, DEPLOY_FLAGS, getPath, helpText, numeric, parseArgsSpec, VERIFY_FLAGS, type FlagSpec } from '#fleet/cli/flags.js'
+import { parseVerifyArgs, VERIFY_HELP } from '#fleet/cli/verify.js'
 import { parse, usage } from '#fleet/cli/parse.js'
 import { resolveDeployOptions } from '#fleet/options/deploy.js'
 import { resolveAnalysis, resolveCanary } from '#fleet/options/progressive.js'
@@ -197,5 +198,40 @@ describe('one error convention', () => {
     const values: unknown[] = [undefined, null, 5, -1.5, Number.NaN, Infinity, true, 'abc', "it's", '', [1, 'a'], { a: 1 }, () => 1, 10n]
     for (const v of values) expect(describeFleet(v)).toBe(describeLifecycle(v))
     expect(values.map(describeFleet)).toEqual(['undefined', 'null', '5', '-1.5', 'NaN', 'Infinity', 'true', "'abc'", '"it\'s"', "''", "[1, 'a']", 'an object {"a":1}', 'a function', '10n'])
+  })
+})
+
+describe('the verify flag table (a second command sharing the load and output flags)', () => {
+  const vbase = ['--url', 'http://127.0.0.1:1/', '--quiet']
+  const vargv = (f: FlagSpec, token: string): string[] => {
+    const own = f.type === 'boolean' ? [`--${f.name}`] : [`--${f.name}`, token]
+    return [...(f.name === 'url' ? ['--quiet'] : vbase), ...own, '--', 'true']
+  }
+
+  it.each(VERIFY_FLAGS.map((f) => [f.name, f] as const))('--%s is in verify --help with its default', (name, f) => {
+    const line = VERIFY_HELP.split('\n').findIndex((l) => l.startsWith(`  --${name}`) || l.startsWith(`  -${f.short ?? '?'}, --${name}`))
+    expect(line, `--${name} in the help`).toBeGreaterThan(-1)
+    if (f.default !== undefined) expect(VERIFY_HELP.split('\n').slice(line, line + 4).join(' ').replace(/\s+/g, ' ')).toContain(`default ${f.default}`)
+  })
+
+  it.each(VERIFY_FLAGS.filter((f) => f.name !== 'help').map((f) => [f.name, f] as const))('--%s parses and sets its verify option', (name, f) => {
+    const p = parseVerifyArgs(vargv(f, f.example))
+    expect(p.flags?.values.has(name)).toBe(true)
+    if (f.option !== undefined) expect(getPath(p.options, f.option), f.option).toBeDefined()
+    if (f.type === 'number') expect(getPath(p.options, f.option ?? '')).toBe(numeric(f.example))
+  })
+
+  it.each(VERIFY_FLAGS.filter((f) => f.type === 'number').map((f) => [f.name, f] as const))('verify --%s abc and -5: rejected naming the flag', (name, f) => {
+    expect(message(() => parseVerifyArgs(vargv(f, 'abc')))).toMatch(new RegExp(`^--${name}: expected .+, instead got 'abc'$`))
+    expect(message(() => parseVerifyArgs(vargv(f, '-5')))).toMatch(new RegExp(`^--${name}: expected .+, instead got -5$`))
+  })
+
+  it('shares the flag definitions: --rate, --header, --json are the same entries under verify option paths', () => {
+    const rate = VERIFY_FLAGS.find((f) => f.name === 'rate')
+    expect(rate?.option).toBe('rate')
+    expect(rate?.help).toBe(DEPLOY_FLAGS.find((f) => f.name === 'rate')?.help)
+    expect(parseVerifyArgs([...vbase, '--header', 'Host: a', '--duration', '1m30s', '--', 'kubectl', 'apply']).options).toMatchObject({ headers: { Host: 'a' }, durationMs: 90_000, command: ['kubectl', 'apply'] })
+    expect(message(() => parseVerifyArgs([...vbase, '--duration', '11m', '--', 'true']))).toBe("--duration: expected seconds or a duration like 90s or 5m, at most 600 s, instead got '11m'")
+    expect(message(() => parseVerifyArgs([...vbase, '--ca', '/no/ca.pem', '--', 'true']))).toBe("--ca: expected a readable PEM file, instead could not read '/no/ca.pem': ENOENT")
   })
 })

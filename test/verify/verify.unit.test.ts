@@ -19,11 +19,16 @@ describe('zerodrop verify flags', () => {
     [['--', 'true'], /--url: expected the URL to verify.*there is no default target/],
     [['--url', 'http://127.0.0.1:1/'], /expected the rollout command after '--'/],
     [['--url', 'http://127.0.0.1:1/', 'kubectl', '--', 'true'], /unexpected argument 'kubectl' before '--'/],
-    [['--url', 'u', '--rate', 'fast', '--', 'true'], /--rate: expected a non-negative number, instead got 'fast'/],
-    [['--url', 'u', '--header', 'nocolon', '--', 'true'], /--header: expected "Name: value", instead got 'nocolon'/],
-    [['--url', 'u', '--duration', 'soon', '--', 'true'], /--duration: expected seconds or a duration like 90s or 5m, at most 600 s, instead got 'soon'/],
-    [['--url', 'u', '--ca', '/nonexistent/ca.pem', '--', 'true'], /--ca: expected a readable PEM file, instead could not read '\/nonexistent\/ca.pem': ENOENT/],
-    [['--url', 'u', '--bogus', '--', 'true'], /Unknown option '--bogus'.*see zerodrop verify --help/],
+    [['--url', 'http://127.0.0.1:1/', '--rate', 'fast', '--', 'true'], /^--rate: expected a number from 0 to 10000, instead got 'fast'$/],
+    [['--url', 'http://127.0.0.1:1/', '--rate', '-5', '--', 'true'], /^--rate: expected a number from 0 to 10000, instead got -5$/],
+    [['--url', 'http://127.0.0.1:1/', '--rate', '0', '--', 'true'], /^--rate: expected a number > 0 \(at most 10000\), instead got 0$/],
+    [['--url', 'http://127.0.0.1:1/', '--connections', '2.5', '--', 'true'], /^--connections: expected an integer ≥ 1, instead got 2.5$/],
+    [['--url', 'http://127.0.0.1:1/', '--lead-ms', '3e9', '--', 'true'], /^--lead-ms: expected at most 2147483647 ms/],
+    [['--url', 'http://127.0.0.1:1/', '--rat', '5', '--', 'true'], /^unknown flag '--rat'; did you mean '--rate'\?/],
+    [['--url', 'http://127.0.0.1:1/', '--header', 'nocolon', '--', 'true'], /--header: expected "Name: value", instead got 'nocolon'/],
+    [['--url', 'http://127.0.0.1:1/', '--duration', 'soon', '--', 'true'], /--duration: expected seconds or a duration like 90s or 5m, at most 600 s, instead got 'soon'/],
+    [['--url', 'http://127.0.0.1:1/', '--ca', '/nonexistent/ca.pem', '--', 'true'], /--ca: expected a readable PEM file, instead could not read '\/nonexistent\/ca.pem': ENOENT/],
+    [['--url', 'http://127.0.0.1:1/', '--bogus', '--', 'true'], /^unknown flag '--bogus' \(see zerodrop verify --help\)$/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseVerifyArgs(argv)).toThrow(message)
   })
@@ -41,7 +46,7 @@ describe('verify options', () => {
     expect(() => resolveVerifyOptions({ ...base, url: '' })).toThrow(/url: expected the URL to verify/)
     expect(() => resolveVerifyOptions({ ...base, url: 'ftp://127.0.0.1/' })).toThrow(/url: expected an http: or https: URL, instead got 'ftp:\/\/127.0.0.1\/'/)
     expect(() => resolveVerifyOptions({ ...base, durationMs: 600_001 })).toThrow(/durationMs: expected at most 600 s/)
-    expect(() => resolveVerifyOptions({ ...base, rate: 0 })).toThrow(/rate: expected a number ≥ /)
+    expect(() => resolveVerifyOptions({ ...base, rate: 0 })).toThrow(/rate: expected a number > 0/)
     expect(() => resolveVerifyOptions({ ...base, command: [] })).toThrow(/command: expected the rollout command after '--'/)
     const o = resolveVerifyOptions(base)
     expect(o.rate).toBe(100)

@@ -24,10 +24,13 @@
  * A second command (`zerodrop verify`) is a `CommandSpec` of its own whose `flags` spread the
  * shared lists and add its own; `parseFlags(spec, argv)` and `helpText(spec)` work on any.
  */
+import fs from 'node:fs'
 import { parseArgs } from 'node:util'
+import { parseArgoDuration } from '../core/durations.js'
 import { CliUsageError, describe, FlagValueError, InvalidOptionError, type FleetUsageError } from '../core/errors.js'
 import { ROUTER_MODES, STRATEGIES } from '../options/deploy.js'
 import { DEFAULT_CANARY_WEIGHTS, parseStepsFlag } from '../options/progressive.js'
+import { VERIFY_DEFAULTS, VERIFY_LIMITS } from '../options/verify.js'
 
 export interface FlagSpec {
   /** The long name, without the dashes. */
@@ -63,6 +66,8 @@ export interface FlagGroup {
 
 export interface CommandSpec {
   readonly name: string
+  /** The first line of the help. */
+  readonly title: string
   readonly usage: string
   /** Prose after the usage line. */
   readonly intro: string
@@ -70,6 +75,8 @@ export interface CommandSpec {
   readonly flags: readonly FlagSpec[]
   /** Prose after the flags (exit codes …). */
   readonly epilog: string
+  /** How errors name option paths no flag sets (verify's `command` is what follows `--`). */
+  readonly optionNames?: Readonly<Record<string, string>>
 }
 
 export interface ParsedFlags {
@@ -148,10 +155,9 @@ function oneOf(choices: readonly string[]): (raw: string) => string {
 const PROBES = ['startup', 'readiness', 'liveness'] as const
 const fanOut = (field: string): readonly string[] => PROBES.map((p) => `probes.${p}.${field}`)
 
-/** Output and help, for every command. */
+/** Output and help, for every command (none sets an option: the CLI reads them). */
 export const OUTPUT_FLAGS: readonly FlagSpec[] = [
   { name: 'json', type: 'string', value: 'FILE', group: 'output', help: 'write the report as JSON', example: 'report.json' },
-  { name: 'run-dir', type: 'string', value: 'DIR', group: 'output', help: 'folder for instance logs', default: 'a new folder in the temp dir', option: 'runDir', example: '/tmp/zd-run' },
   { name: 'quiet', type: 'boolean', group: 'output', help: 'no progress on stderr (on a terminal: event lines under one live status line; elsewhere: the event lines only)', example: '' },
   { name: 'help', short: 'h', type: 'boolean', group: 'output', help: 'this text', example: '' },
 ]
@@ -239,6 +245,7 @@ export const DEPLOY_FLAGS: readonly FlagSpec[] = [
 
   { name: 'html', type: 'string', value: 'FILE', group: 'output', help: 'write the report as one self-contained HTML page (timeline, accounting, instances)', example: 'report.html' },
   { name: 'junit', type: 'string', value: 'FILE', group: 'output', help: 'write JUnit XML: one test case per check (zero dropped, promoted, each analysis)', example: 'report.xml' },
+  { name: 'run-dir', type: 'string', value: 'DIR', group: 'output', help: 'folder for instance logs', default: 'a new folder in the temp dir', option: 'runDir', example: '/tmp/zd-run' },
   { name: 'no-stop-check', type: 'boolean', group: 'output', help: 'skip the stop check: after promotion, under load, one new instance is replaced surge-first and stopped the Kubernetes way; a release that ignores SIGTERM or exits at once is not safe to stop (exit 4)', option: 'stopCheck', sets: false, example: '' },
   { name: 'markdown', type: 'string', value: 'FILE', group: 'output', help: 'write the summary table as Markdown; with $GITHUB_STEP_SUMMARY set it is also appended there (the report files never change the exit code)', example: 'summary.md' },
   ...OUTPUT_FLAGS,
@@ -259,6 +266,7 @@ const DEPLOY_GROUPS: readonly FlagGroup[] = [
 
 export const DEPLOY_COMMAND: CommandSpec = {
   name: 'deploy',
+  title: 'zerodrop — deploy a service v1 → v2 on a local fleet under load, and fail if one request is dropped',
   usage: `zerodrop deploy --from "<command v1>" --to "<command v2>" [flags]
        zerodrop verify --url URL [flags] -- <command>   count every request to URL while <command> rolls out
                                                         your real deployment (see zerodrop verify --help)`,
@@ -282,6 +290,98 @@ in its environment; the router sends the load to instances that pass their readi
 
 Dropped = lost + reset + refused + timed-out requests + non-2xx answers + requests with no endpoint,
 counted per request by the router (it never retries), cross-checked by exact clients on the load side.`,
+}
+
+/** A shared flag under another command's option path (and default). */
+function reuse(list: readonly FlagSpec[], name: string, change: Partial<FlagSpec>): FlagSpec {
+  const f = list.find((x) => x.name === name)
+  if (f === undefined) throw new Error(`no flag --${name} to reuse`)
+  return { ...f, ...change }
+}
+
+const readFile = (raw: string): string => {
+  try {
+    return fs.readFileSync(raw, 'utf8')
+  } catch (err) {
+    throw new FlagValueError('a readable PEM file', raw, `could not read ${describe(raw)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+}
+
+function verifyDuration(raw: string): number {
+  const expected = `seconds or a duration like 90s or 5m, at most ${VERIFY_LIMITS.durationMs / 1000} s`
+  let ms: number
+  try {
+    ms = parseArgoDuration(numeric(raw), 'duration')
+  } catch {
+    throw new FlagValueError(expected)
+  }
+  if (ms > VERIFY_LIMITS.durationMs) throw new FlagValueError(expected)
+  return Math.round(ms)
+}
+
+const vt = { group: 'target' } as const
+const vl = { group: 'load' } as const
+
+/** `zerodrop verify` (its options are flat: `rate`, not `load.rate`). */
+export const VERIFY_FLAGS: readonly FlagSpec[] = [
+  { name: 'url', type: 'string', value: 'URL', ...vt, help: 'the URL to load (required; no default). http: or https:; any host, so the load goes where you point it — it must answer 2xx before the command starts', option: 'url', example: 'http://127.0.0.1:8080/' },
+  reuse(LOAD_FLAGS, 'header', { ...vt, option: 'headers', help: 'request header, repeatable (e.g. --header "Host: api.example.com" behind an ingress)' }),
+  reuse(LOAD_FLAGS, 'method', { ...vt, option: 'method', default: VERIFY_DEFAULTS.method }),
+  reuse(LOAD_FLAGS, 'body', { ...vt, option: 'body' }),
+  { name: 'ca', type: 'string', value: 'FILE', ...vt, help: 'PEM CA certificate(s) to trust for https:', option: 'ca', coerce: readFile, example: 'package.json' },
+  { name: 'insecure', type: 'boolean', ...vt, help: "do not verify the server's TLS certificate", option: 'insecure', example: '' },
+
+  reuse(LOAD_FLAGS, 'rate', { ...vl, option: 'rate', default: String(VERIFY_DEFAULTS.rate) }),
+  reuse(LOAD_FLAGS, 'connections', { ...vl, option: 'connections', help: 'keep-alive connections', default: String(VERIFY_DEFAULTS.connections) }),
+  reuse(LOAD_FLAGS, 'burst', { ...vl, option: 'burst', help: 'requests a connection sends back to back, each as soon as the previous answer is in, before it pauses', default: String(VERIFY_DEFAULTS.burst) }),
+  { name: 'reconnect-every', type: 'number', value: 'N', ...vl, help: 'replace a connection after N requests, 0 never', default: String(VERIFY_DEFAULTS.reconnectEvery), option: 'reconnectEvery', example: '10' },
+  reuse(LOAD_FLAGS, 'timeout-ms', { ...vl, option: 'timeoutMs', help: 'a request without a complete answer after this long is a timeout', default: String(VERIFY_DEFAULTS.timeoutMs) }),
+  reuse(LOAD_FLAGS, 'lead-ms', { ...vl, option: 'leadMs', help: 'load before the command starts', default: String(VERIFY_DEFAULTS.leadMs) }),
+  reuse(LOAD_FLAGS, 'tail-ms', { ...vl, option: 'tailMs', help: 'load after the rollout is over', default: String(VERIFY_DEFAULTS.tailMs) }),
+
+  { name: 'until', type: 'string', value: 'CMD', group: 'rollout', help: "after the command exits 0, poll this shell command until it exits 0 (e.g. 'kubectl rollout status deploy/api')", option: 'until', example: 'true' },
+  { name: 'until-interval-ms', type: 'number', value: 'MS', group: 'rollout', help: 'time between polls', default: String(VERIFY_DEFAULTS.untilIntervalMs), option: 'untilIntervalMs', example: '500' },
+  { name: 'duration', type: 'string', value: 'D', group: 'rollout', help: `bound on the rollout (command and --until): seconds, or 90s, 5m (at most ${VERIFY_LIMITS.durationMs / 1000} s); at the bound the command gets SIGTERM and the run exits 3`, default: `${VERIFY_DEFAULTS.durationMs / 1000}s`, option: 'durationMs', coerce: verifyDuration, example: '1m30s' },
+
+  { name: 'version-header', type: 'string', value: 'NAME', group: 'answers', help: "response header naming the version that answered (e.g. x-app-version): the report shows the traffic moving between versions; a 502/503/504 without it is the load balancer's", option: 'versionHeader', example: 'x-app-version' },
+  { name: 'lb-header', type: 'string', value: '"Name[: value]"', group: 'answers', help: 'a 502/503/504 carrying this response header (value as a case-insensitive substring) is the load balancer\'s (e.g. "Server: haproxy"); other non-2xx are the application\'s', option: 'lbHeader', example: 'Server: haproxy' },
+  { name: 'expect-drops', type: 'boolean', group: 'answers', help: 'the negative control of your set-up: exit 0 only if dropped > 0', option: 'expectDrops', example: '' },
+
+  ...OUTPUT_FLAGS.map((f) => (f.name === 'json' ? { ...f, help: "write { schema: 'zerodrop.verify/v1', dropped, exitCode, requests, ok, non2xx: { lb, app }, lost, reset, refused, timeout, refusedConnections, command: { argv, exitCode }, perSecond }" } : f.name === 'quiet' ? { ...f, help: 'no progress lines on stderr' } : f)),
+]
+
+export const VERIFY_COMMAND: CommandSpec = {
+  name: 'verify',
+  title: 'zerodrop verify — count every request to a URL while your own command performs the rollout',
+  usage: 'zerodrop verify --url URL [flags] -- <command> [args…]',
+  intro: `  zerodrop verify --url http://127.0.0.1:8080/ --json report.json -- kubectl rollout restart deploy/api
+  zerodrop verify --url https://staging.example.com/ --until 'kubectl rollout status deploy/api' -- kubectl apply -f k8s/rolling
+  zerodrop verify --url http://127.0.0.1:8080/ -- docker compose up -d --no-deps green
+
+The load starts, runs --lead-ms, then the command runs (its argv as given after --, no shell: write
+sh -c '…' for one; its output passes through). The rollout is over when the command exits — and, with
+--until, when that shell command exits 0, polled — or at --duration. The load runs --tail-ms more,
+stops gracefully (every outstanding request settles), and every request is counted by the load side
+itself: ok, non-2xx (the load balancer's or the application's), lost, reset, refused, timeout.`,
+  groups: [
+    { id: 'target', title: 'target' },
+    { id: 'load', title: `load (bounded: at most ${VERIFY_LIMITS.rate} req/s, a rollout of at most ${VERIFY_LIMITS.durationMs / 1000} s)` },
+    { id: 'rollout', title: 'the rollout' },
+    { id: 'answers', title: 'reading the answers' },
+    { id: 'output', title: 'output' },
+  ],
+  flags: VERIFY_FLAGS,
+  epilog: `exit codes
+  0   zero dropped, and the command exited 0 (and --until succeeded)
+  1   requests dropped, whatever the command did (with --expect-drops: none dropped)
+  3   zero dropped, but the command failed or could not start, --until never succeeded, or --duration was reached
+  64  bad usage, or --url did not answer 2xx before the command started
+  130 interrupted (SIGINT/SIGTERM); the command gets SIGTERM and the counts so far are reported
+
+Dropped = every request not answered 2xx (lost + reset + refused + timed-out requests + non-2xx answers,
+each request in exactly one of those) plus every connection that could not be opened, counted by the
+load side (nothing retried).`,
+  optionNames: { command: '-- <command>' },
 }
 
 // ---- generated views ------------------------------------------------------------------------
@@ -322,7 +422,7 @@ function wrap(text: string, width: number, indent: string): string {
 export function helpText(spec: CommandSpec): string {
   const column = 38
   const indent = ' '.repeat(column)
-  const out = [`zerodrop ${spec.name} — deploy a service v1 → v2 on a local fleet under load, and fail if one request is dropped`, '', `usage: ${spec.usage}`, '', spec.intro]
+  const out = [spec.title, '', `usage: ${spec.usage}`, '', spec.intro]
   for (const g of spec.groups) {
     const flags = spec.flags.filter((f) => f.group === g.id)
     if (flags.length === 0) continue
@@ -470,7 +570,7 @@ export function parseFlags(spec: CommandSpec, argv: readonly string[]): ParsedFl
         return f.coerce(token)
       } catch (err) {
         if (!(err instanceof FlagValueError)) throw err
-        throw new CliUsageError(`${typed}: expected ${err.expected}, instead got ${describe(numeric(err.received ?? token))}`, typed)
+        throw new CliUsageError(`${typed}: expected ${err.expected}, instead ${err.instead ?? `got ${describe(numeric(err.received ?? token))}`}`, typed)
       }
     }
     const value = typeof given === 'boolean' ? (f.sets ?? given) : Array.isArray(given) ? (f.combine ?? ((v) => v))(given.map(one)) : one(given)
@@ -543,6 +643,6 @@ function tableFlag(spec: CommandSpec, option: string): string | undefined {
 /** A usage error's message, re-addressed from the option path to the flag as typed. */
 export function messageForFlags(err: FleetUsageError, parsed: ParsedFlags | undefined): string {
   if (parsed === undefined || err.option === undefined || !err.message.startsWith(`${err.option}:`)) return err.message
-  const flag = flagForOption(parsed, err.option)
+  const flag = flagForOption(parsed, err.option) ?? parsed.spec.optionNames?.[err.option] ?? tableFlag(parsed.spec, err.option)
   return flag === undefined ? err.message : `${flag}${err.message.slice(err.option.length)}`
 }

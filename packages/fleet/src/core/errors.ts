@@ -111,11 +111,14 @@ export class FlagValueError extends FleetUsageError {
   override readonly code = ERROR_CODES.USAGE
   readonly expected: string
   readonly received: string | undefined
-  constructor(expected: string, received?: string) {
-    super(ERROR_CODES.USAGE, `expected ${expected}${received === undefined ? '' : `, instead got ${describe(received)}`}`)
+  /** What happened instead, when it is more than the token ("could not read 'ca.pem': ENOENT"). */
+  readonly instead: string | undefined
+  constructor(expected: string, received?: string, instead?: string) {
+    super(ERROR_CODES.USAGE, `expected ${expected}, instead ${instead ?? `got ${describe(received)}`}`)
     this.name = 'FlagValueError'
     this.expected = expected
     this.received = received
+    this.instead = instead
   }
 }
 

@@ -114,7 +114,8 @@ export function resolveVerifyOptions(o: VerifyOptions): ResolvedVerifyOptions {
     throw new InvalidOptionError('command', "the rollout command after '--', e.g. -- kubectl rollout restart deploy/api", o.command)
   }
   if (o.until !== undefined && (typeof o.until !== 'string' || o.until.trim() === '')) throw new InvalidOptionError('until', 'a command, e.g. "kubectl rollout status deploy/api"', o.until)
-  const rate = num('rate', o.rate, VERIFY_DEFAULTS.rate, Number.MIN_VALUE)
+  const rate = num('rate', o.rate, VERIFY_DEFAULTS.rate, 0, VERIFY_LIMITS.rate)
+  if (rate === 0) throw new InvalidOptionError('rate', `a number > 0 (at most ${VERIFY_LIMITS.rate})`, o.rate)
   if (rate > VERIFY_LIMITS.rate) throw new InvalidOptionError('rate', `at most ${VERIFY_LIMITS.rate} requests per second`, o.rate)
   const connections = int('connections', o.connections, VERIFY_DEFAULTS.connections, 1)
   if (connections > VERIFY_LIMITS.connections) throw new InvalidOptionError('connections', `at most ${VERIFY_LIMITS.connections}`, o.connections)
