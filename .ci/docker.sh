@@ -2,7 +2,8 @@
 # Container engine for the tests in test/containers (issue 6).
 # No registry is reachable on CI machines: install Debian's engine when absent, start dockerd in
 # the background when it is not running, wait for `docker info`, then build the local base image
-# (demo/scripts/local-base-image.sh) and the demo images, so nothing is ever pulled.
+# and build-stage images (demo/scripts/local-base-image.sh, local-build-image.sh) and the demo
+# images, so nothing is ever pulled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds zerodrop-demo:v1 and zerodrop-demo:v2 from demo/Dockerfile (context: the repository root).
-# Both share every layer; only the default APP_VERSION differs. Makes the local base image first
-# when it is missing (no registry needed). The classic builder is used: BuildKit with this client
+# Both share every layer; only the default APP_VERSION differs. Makes the local base image and the
+# build stage's image (with the toolchain that compiles better-sqlite3) first
+# when they are missing (no registry needed). The classic builder is used: BuildKit with this client
 # needs buildx, which these machines lack; `--network host` lets the `npm ci` stages reach npm.
 #
 # Both images are built from one snapshot of the context, so they hold the same code even while
@@ -10,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash demo/scripts/local-base-image.sh
+bash demo/scripts/local-build-image.sh
 tmp="$(mktemp -d /tmp/zerodrop-build.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
 case "${BUILD_CONTEXT:-}" in

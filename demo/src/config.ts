@@ -1,3 +1,6 @@
+import { DemoDatabaseError, parseDatabaseUrl, type DatabaseTarget } from './items/db.js'
+import { ITEMS_VERSIONS, type ItemsVersion } from './items/versions.js'
+
 /** The demo's settings, read once from the environment; bad values stop it with a clear message. */
 export interface DemoConfig {
   readonly port: number
@@ -21,6 +24,14 @@ export interface DemoConfig {
   readonly drainDelay: number | { readonly minMs: number; readonly quietMs: number; readonly maxMs: number }
   readonly shutdownTimeoutMs: number
   readonly gracePeriodMs: number
+  /** where `/items` live: DATABASE_URL (PostgreSQL), or the embedded SQLite file */
+  readonly database: DatabaseTarget
+  /** which release of the items schema this process is (docs/expand-contract.md) */
+  readonly itemsVersion: ItemsVersion
+  /** SQLite's busy_timeout; keep it below the readiness probe's timeout */
+  readonly busyTimeoutMs: number
+  /** run this version's startup migrations before listening (under the lock) */
+  readonly migrateOnStart: boolean
 }
 
 export class DemoConfigError extends Error {
@@ -55,6 +66,17 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   else if (naiveRaw === '1' || naiveRaw === 'exit') naive = 'exit'
   else if (naiveRaw === 'stoppable' || naiveRaw === 'fastify-close') naive = naiveRaw
   else throw new DemoConfigError(`NAIVE must be 1 (exit at once), 'stoppable' or 'fastify-close', instead got '${naiveRaw}'`)
+  const itemsVersion = env.ITEMS_VERSION ?? 'v1'
+  if (!(ITEMS_VERSIONS as readonly string[]).includes(itemsVersion)) {
+    throw new DemoConfigError(`ITEMS_VERSION must be one of ${ITEMS_VERSIONS.join(', ')}, instead got '${itemsVersion}'`)
+  }
+  let database: DatabaseTarget
+  try {
+    database = parseDatabaseUrl(env.DATABASE_URL)
+  } catch (err) {
+    if (err instanceof DemoDatabaseError) throw new DemoConfigError(err.message)
+    throw err
+  }
   const drainDelayMs = num(env, 'DRAIN_DELAY_MS', 5000, 0, 600_000)
   const shutdownTimeoutMs = num(env, 'SHUTDOWN_TIMEOUT_MS', 20_000, 0, 600_000)
   const quiet = env.DRAIN_QUIET_MS !== undefined && env.DRAIN_QUIET_MS !== ''
@@ -83,5 +105,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     drainDelay,
     shutdownTimeoutMs,
     gracePeriodMs: num(env, 'GRACE_PERIOD_MS', Math.max(30_000, longestDelayMs + shutdownTimeoutMs), 0, 3_600_000),
+    database,
+    itemsVersion: itemsVersion as ItemsVersion,
+    busyTimeoutMs: num(env, 'DB_BUSY_TIMEOUT_MS', 500, 0, 60_000),
+    migrateOnStart: !flag(env, 'SKIP_MIGRATIONS'),
   }
 }

@@ -5,9 +5,11 @@ import type { Lifecycle } from '@zerodrop/lifecycle'
 import type { DemoConfig } from './config.js'
 import { addDemoChecks } from './checks.js'
 import { rootResponse, slowResponse } from './work.js'
+import { startItems } from './items/items.js'
+import { expressItemsRoutes } from './items/routes.js'
 
 /** The demo on Express with @zerodrop/lifecycle. */
-export function expressApp(config: DemoConfig): { server: http.Server; lifecycle: Lifecycle } {
+export async function expressApp(config: DemoConfig): Promise<{ server: http.Server; lifecycle: Lifecycle }> {
   const app = express()
   app.disable('x-powered-by')
   app.use((_req, res, next) => {
@@ -21,6 +23,9 @@ export function expressApp(config: DemoConfig): { server: http.Server; lifecycle
     signals: config.ignoreSigterm ? [] : ['SIGTERM', 'SIGINT'],
   })
   addDemoChecks(lifecycle, config)
+  const items = await startItems(config, (fields, msg) => lifecycle.logger.info(fields, msg))
+  lifecycle.onShutdown('database', () => items.db.destroy())
+  expressItemsRoutes(app, express.json(), items.store, (fields, msg) => lifecycle.logger.error(fields, msg))
   app.get('/', async (_req, res) => {
     const r = await rootResponse(config)
     res.status(r.status).json(r.body)

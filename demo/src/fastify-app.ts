@@ -3,6 +3,8 @@ import { fastifyLifecycle } from '@zerodrop/lifecycle/fastify'
 import type { DemoConfig } from './config.js'
 import { addDemoChecks } from './checks.js'
 import { rootResponse, slowResponse } from './work.js'
+import { startItems } from './items/items.js'
+import { fastifyItemsRoutes } from './items/routes.js'
 
 /** The demo on Fastify with @zerodrop/lifecycle. */
 export async function fastifyApp(config: DemoConfig): Promise<FastifyInstance> {
@@ -19,6 +21,9 @@ export async function fastifyApp(config: DemoConfig): Promise<FastifyInstance> {
     reply.header('x-app-version', config.version)
     done()
   })
+  const items = await startItems(config, (fields, msg) => app.log.info(fields, msg))
+  app.lifecycle.onShutdown('database', () => items.db.destroy())
+  fastifyItemsRoutes(app, items.store)
   app.get('/', async (_req, reply) => {
     const r = await rootResponse(config)
     return reply.code(r.status).send(r.body)

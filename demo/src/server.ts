@@ -11,7 +11,7 @@ async function main(config: DemoConfig): Promise<void> {
   }
   if (config.framework === 'express') {
     const { expressApp } = await import('./express-app.js')
-    const { server, lifecycle } = expressApp(config)
+    const { server, lifecycle } = await expressApp(config)
     server.listen(config.port, config.host, () => {
       lifecycle.logger.info({ port: config.port, version: config.version, framework: 'express' }, 'listening')
       lifecycle.markReady()

@@ -68,3 +68,23 @@ export function describeWith(tool: ToolName, missing: string | undefined, name: 
 export function describeWithTool(tool: keyof typeof TOOLS, name: string, fn: () => void): void {
   describeWith(tool, toolMissing(tool), name, fn)
 }
+
+/** Where the tests find PostgreSQL (.ci/postgres.sh makes this role); ZERODROP_POSTGRES_URL overrides. */
+export const POSTGRES_URL = process.env.ZERODROP_POSTGRES_URL ?? 'postgres://zerodrop:zerodrop@127.0.0.1:5432/postgres'
+
+/** Why PostgreSQL cannot be used here (not installed, or no server answering POSTGRES_URL), or undefined. */
+export async function postgresMissing(url = POSTGRES_URL): Promise<string | undefined> {
+  const missing = toolMissing('postgres')
+  if (missing !== undefined) return missing
+  const { default: pg } = await import('pg')
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
+  try {
+    await client.connect()
+    await client.query('SELECT 1')
+    return undefined
+  } catch (err) {
+    return `no PostgreSQL answers ${url.replace(/:[^:@/]*@/, ':***@')} (${(err as Error).message}); start one with: bash .ci/postgres.sh`
+  } finally {
+    await client.end().catch(() => {})
+  }
+}

@@ -1,0 +1,345 @@
+// `npm run demo:expand-contract [-- --json FILE] [-- --control lossy]`: both versions live on one
+// database (docs/expand-contract.md). Under rolling load that reads (`GET /items?limit=5`, the
+// fleet's load) and writes (`POST /items` with a unique name, then `GET /items/:id`, all through
+// the fleet's router, so the router counts them like every other request):
+//   1. breaking: v1 → a release whose startup migration renames the column v1 still uses —
+//      the negative control: the old instances answer 5xx during the rollout, dropped > 0;
+//   2. the same change as three deploys on one database — expand, migrate, contract (its DROP
+//      as a post-deploy migration once the rollout is done) — each 0 dropped, every write found.
+// After each deploy a data check reads back every write answered 2xx, by the id in its answer,
+// from an instance of the release just deployed: nothing lost, nothing changed.
+// DATABASE_URL=postgres://… runs it on PostgreSQL (a fresh database per scenario, made and dropped
+// through that URL); unset, on the embedded SQLite (a fresh file per scenario).
+// `--control lossy` runs only v1 → lossy (a release that drops the field on insert) and exits 0
+// when the data check catches it (lostWrites > 0).
+// Exit 0 only when breaking dropped > 0, every step dropped 0 and no write was lost.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { deploy, freePort } from '@zerodrop/fleet'
+
+const server = fileURLToPath(new URL('../dist/server.js', import.meta.url))
+const migrateJs = fileURLToPath(new URL('../dist/migrate.js', import.meta.url))
+if (!fs.existsSync(server)) {
+  console.error(`expand-contract: expected the built demo service at ${server}, instead found nothing; run 'npm run demo:expand-contract' (it builds first)`)
+  process.exit(64)
+}
+
+let args
+try {
+  args = parseArgs({ options: { json: { type: 'string' }, control: { type: 'string' }, quiet: { type: 'boolean' } }, strict: true }).values
+} catch (err) {
+  console.error(`expand-contract: ${err.message}; usage: expand-contract.mjs [--json FILE] [--control lossy] [--quiet]`)
+  process.exit(64)
+}
+if (args.control !== undefined && args.control !== 'lossy') {
+  console.error(`expand-contract: --control must be 'lossy', instead got '${args.control}'`)
+  process.exit(64)
+}
+
+const controller = new AbortController()
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => controller.abort(signal))
+const log = (msg) => { if (!args.quiet) process.stderr.write(`${msg}\n`) }
+
+const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-expand-contract-'))
+const baseUrl = process.env.DATABASE_URL
+const postgres = baseUrl !== undefined && baseUrl !== ''
+const databaseKind = postgres ? 'postgresql' : 'sqlite (better-sqlite3, WAL)'
+
+// ---- one database per scenario
+let pg
+async function freshDatabase(name) {
+  if (!postgres) return { url: `file:${path.join(runDir, `${name}.sqlite`)}`, drop: async () => {} }
+  pg ??= (await import('pg')).default
+  const db = `zd_ec_${process.pid}_${name.replace(/[^a-z0-9]/g, '_')}`
+  const admin = new pg.Client({ connectionString: baseUrl })
+  await admin.connect()
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${db}`)
+    await admin.query(`CREATE DATABASE ${db}`)
+  } finally {
+    await admin.end()
+  }
+  const u = new URL(baseUrl)
+  u.pathname = `/${db}`
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: baseUrl })
+      await c.connect()
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
+      } finally {
+        await c.end()
+      }
+    },
+  }
+}
+
+// ---- the demo's processes
+const instanceEnv = 'DRAIN_DELAY_MS=1000 SHUTDOWN_TIMEOUT_MS=10000 DB_BUSY_TIMEOUT_MS=500'
+const command = (version, url) => `${instanceEnv} DATABASE_URL='${url}' ITEMS_VERSION=${version} APP_VERSION=${version} exec node ${server}`
+
+function runNode(file, env, extraArgs = []) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file, ...extraArgs], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d) => { out += d })
+    child.stderr.on('data', (d) => { out += d })
+    child.once('error', reject)
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${path.basename(file)} ${extraArgs.join(' ')} exited ${code}: ${out.trim()}`))))
+  })
+}
+
+/** One instance of `version` on its own port, for the data check after a deploy. */
+async function checker(version, url) {
+  const port = await freePort()
+  const child = spawn(process.execPath, [server], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: url, ITEMS_VERSION: version, APP_VERSION: `${version}-check`, SKIP_MIGRATIONS: '1', DRAIN_DELAY_MS: '0' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let err = ''
+  child.stderr.on('data', (d) => { err += d })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  const base = `http://127.0.0.1:${port}`
+  const end = Date.now() + 30_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`data-check instance of ${version} exited ${child.exitCode}: ${err.trim()}`)
+    try {
+      if ((await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) })).ok) break
+    } catch {}
+    if (Date.now() > end) {
+      child.kill('SIGKILL')
+      throw new Error(`data-check instance of ${version} not ready within 30 s: ${err.trim()}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    base,
+    async stop() {
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
+}
+
+/** Reads every write back by id; a 404 or another name is a lost write. */
+async function dataCheck(version, url, writes) {
+  const c = await checker(version, url)
+  const lost = []
+  try {
+    let next = 0
+    const worker = async () => {
+      while (next < writes.length) {
+        const w = writes[next++]
+        const res = await fetch(`${c.base}/items/${w.id}`, { signal: AbortSignal.timeout(10_000) })
+        const body = res.ok ? await res.json() : await res.text()
+        if (!res.ok || body.name !== w.name) lost.push({ ...w, status: res.status, got: res.ok ? body.name : body })
+      }
+    }
+    await Promise.all(Array.from({ length: 8 }, worker))
+  } finally {
+    await c.stop()
+  }
+  return lost
+}
+
+// ---- writes and reads beside the fleet's load, through its router
+function startWriter(base, scenario) {
+  const writes = []
+  const counts = { sent: 0, ok: 0, non2xx: 0, failed: 0, reads: 0, readMismatch: 0 }
+  let stopping = false
+  let seq = 0
+  const deadline = Date.now() + 120_000
+  const once = async () => {
+    const name = `${scenario}-${process.pid}-${++seq}`
+    counts.sent++
+    try {
+      const res = await fetch(`${base}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }), signal: AbortSignal.timeout(10_000) })
+      const body = await res.text()
+      if (res.status < 200 || res.status > 299) {
+        counts.non2xx++
+        return
+      }
+      counts.ok++
+      const id = JSON.parse(body).id
+      writes.push({ id, name, version: res.headers.get('x-app-version') })
+      // read it back at once through the router (any instance, either revision)
+      counts.reads++
+      const r = await fetch(`${base}/items/${id}`, { signal: AbortSignal.timeout(10_000) })
+      const got = await r.text()
+      if (!r.ok || JSON.parse(got).name !== name) counts.readMismatch++
+    } catch {
+      counts.failed++
+    }
+  }
+  const worker = async () => {
+    while (!stopping && Date.now() < deadline && seq < 20_000) {
+      await once()
+      await new Promise((r) => setTimeout(r, 40))
+    }
+  }
+  const workers = Array.from({ length: 2 }, worker)
+  return {
+    writes,
+    counts,
+    async stop() {
+      stopping = true
+      await Promise.all(workers)
+    },
+  }
+}
+
+const deployOptions = {
+  replicas: 2,
+  router: 'l4',
+  endpointDelayMs: 500,
+  rolling: { maxSurge: 1, maxUnavailable: 0, progressDeadlineSeconds: 60 },
+  probes: { common: { periodMs: 250, timeoutMs: 1000 } },
+  load: { connections: 8, rate: 80, leadMs: 1000, tailMs: 2500, path: '/items?limit=5', exactClients: 2 },
+  terminationGracePeriodSeconds: 20,
+  signal: controller.signal,
+}
+
+/**
+ * One rolling deploy from → to on `db` with the writer running from the moment the fleet serves
+ * until shortly after the rollout (and its post-deploy migration) is done.
+ */
+async function step({ name, from, to, db, postDeploy = false, earlier = [] }) {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  let writer
+  let postDeployOut
+  let afterRollout
+  const rolloutDone = new Promise((resolve) => { afterRollout = resolve })
+  const onProgress = (e) => {
+    log(`  [${(e.t / 1000).toFixed(1).padStart(5)} s] ${e.message}`)
+    // deploy() announces these two moments in its progress lines (deploy/deploy.ts)
+    if (writer === undefined && / ready; load /.test(e.message)) writer = startWriter(base, name)
+    if (/ after [0-9.]+ s; load runs /.test(e.message)) afterRollout()
+  }
+  const stopWriter = (async () => {
+    await rolloutDone
+    if (postDeploy) {
+      // contract's DROP COLUMN, once no instance of the previous release runs, under load
+      postDeployOut = (await runNode(migrateJs, { DATABASE_URL: db.url, ITEMS_VERSION: to }, ['--post-deploy'])).trim()
+      log(`  post-deploy migration: ${postDeployOut}`)
+    }
+    await new Promise((r) => setTimeout(r, 500))
+    await writer?.stop()
+  })()
+  log(`\n=== ${name}: ${from} → ${to} (${databaseKind})\n`)
+  const report = await deploy({ ...deployOptions, port, from: command(from, db.url), to: command(to, db.url), onProgress })
+  afterRollout()
+  await stopWriter
+  const writes = writer?.writes ?? []
+  const lostNow = await dataCheck(to, db.url, [...earlier, ...writes])
+  const lostIds = new Set(lostNow.map((w) => w.id))
+  return {
+    name,
+    from,
+    to,
+    report,
+    writes,
+    lost: lostNow,
+    row: {
+      name,
+      dropped: report.dropped,
+      non2xx: report.accounting.non2xx,
+      requests: report.load.requests,
+      writes: writes.length,
+      writesVerified: writes.filter((w) => !lostIds.has(w.id)).length,
+      // this step's writes not found, and earlier ones found before and not any more
+      lostWrites: lostNow.length,
+      exitCode: report.exitCode,
+      postDeploy: postDeployOut === undefined ? undefined : JSON.parse(postDeployOut).applied,
+    },
+    writerCounts: writer?.counts,
+  }
+}
+
+const results = []
+try {
+  if (args.control === 'lossy') {
+    const db = await freshDatabase('lossy')
+    try {
+      results.push(await step({ name: 'lossy', from: 'v1', to: 'lossy', db }))
+    } finally {
+      await db.drop()
+    }
+  } else {
+    const db1 = await freshDatabase('breaking')
+    try {
+      results.push(await step({ name: 'breaking', from: 'v1', to: 'breaking', db: db1 }))
+    } finally {
+      await db1.drop()
+    }
+    const db2 = await freshDatabase('expand_contract')
+    try {
+      let earlier = []
+      for (const [name, from, to, postDeploy] of [['expand', 'v1', 'expand', false], ['migrate', 'expand', 'migrate', false], ['contract', 'migrate', 'contract', true]]) {
+        const r = await step({ name, from, to, db: db2, postDeploy, earlier })
+        results.push(r)
+        // an earlier write lost now counts once, in the step that lost it
+        const lostIds = new Set(r.lost.map((w) => w.id))
+        earlier = [...earlier, ...r.writes].filter((w) => !lostIds.has(w.id))
+      }
+    } finally {
+      await db2.drop()
+    }
+  }
+} catch (err) {
+  console.error(`expand-contract: ${err instanceof Error ? err.message : String(err)}`)
+  process.exit(controller.signal.aborted ? 130 : 1)
+}
+
+// ---- side by side
+const rows = [
+  ['deploy', (r) => `${r.from} → ${r.to}`],
+  ['verdict', (r) => r.report.verdict],
+  ['requests through the router', (r) => String(r.row.requests)],
+  ['  of which writes answered 2xx', (r) => String(r.row.writes)],
+  ['writes verified after the deploy', (r) => String(r.row.writesVerified)],
+  ['lost writes', (r) => String(r.row.lostWrites)],
+  ['dropped', (r) => String(r.row.dropped)],
+  ['  non-2xx', (r) => String(r.row.non2xx)],
+  ['  5xx from the old revision', (r) => String(r.report.accounting.byRevision[r.report.parameters.from.name]?.status['5xx'] ?? 0)],
+  ['post-deploy migration', (r) => (r.row.postDeploy === undefined ? '-' : r.row.postDeploy.join(', ') || 'none')],
+  ['zerodrop exit code', (r) => String(r.row.exitCode)],
+]
+const width = Math.max(...rows.map(([label]) => label.length)) + 2
+const col = 22
+console.log(`\n=== side by side: ${databaseKind}, ${deployOptions.replicas} replicas, rolling, ${deployOptions.load.rate} req/s reads + writes\n`)
+console.log(' '.repeat(width) + results.map((r) => r.name.padEnd(col)).join(''))
+for (const [label, cell] of rows) console.log(label.padEnd(width) + results.map((r) => cell(r).padEnd(col)).join(''))
+
+let ok
+let outcome
+if (args.control === 'lossy') {
+  const [r] = results
+  outcome = { control: 'lossy', dropped: r.row.dropped, writes: r.row.writes, writesVerified: r.row.writesVerified, lostWrites: r.row.lostWrites, exitCode: r.row.exitCode, database: postgres ? 'postgresql' : 'sqlite' }
+  ok = r.row.lostWrites > 0
+  console.log(ok
+    ? `\nThe data check caught the lossy release: ${r.row.lostWrites} of ${r.row.writes} writes answered 2xx do not read back (the rollout itself dropped ${r.row.dropped}).`
+    : '\nThe data check did not catch the lossy release (unexpected: every write read back).')
+} else {
+  const [breaking, ...steps] = results
+  outcome = {
+    breaking: { dropped: breaking.row.dropped, lostWrites: breaking.row.lostWrites, exitCode: breaking.row.exitCode },
+    steps: steps.map((s) => ({ name: s.row.name, dropped: s.row.dropped, non2xx: s.row.non2xx, writesVerified: s.row.writesVerified, lostWrites: s.row.lostWrites })),
+    lostWrites: steps.reduce((n, s) => n + s.row.lostWrites, 0),
+  }
+  ok = outcome.breaking.dropped > 0 && steps.every((s) => s.row.dropped === 0) && outcome.lostWrites === 0
+  console.log(`\nBreaking change in one deploy: ${breaking.row.dropped} dropped (${breaking.row.dropped > 0 ? 'the old instances failed once the column was renamed under them' : 'none: unexpected, the control should drop'}).`)
+  console.log(`Expand → migrate → contract: ${steps.map((s) => `${s.row.name} ${s.row.dropped} dropped`).join(', ')}; ${outcome.lostWrites} of ${steps.reduce((n, s) => n + s.row.writes, 0)} writes lost.`)
+}
+for (const r of results) {
+  for (const w of r.lost.slice(0, 5)) console.log(`  lost in ${r.name}: id ${w.id} written as '${w.name}' by ${w.version}, read back ${w.status} ${JSON.stringify(w.got)}`)
+}
+if (args.json !== undefined) fs.writeFileSync(args.json, JSON.stringify(outcome, null, 2) + '\n')
+log(`\ninstance logs: ${results.map((r) => r.report.runDir).join(' ')}`)
+fs.rmSync(runDir, { recursive: true, force: true })
+process.exitCode = ok ? 0 : 1
