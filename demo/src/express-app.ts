@@ -4,6 +4,7 @@ import { expressLifecycle } from '@zerodrop/lifecycle/express'
 import type { Lifecycle } from '@zerodrop/lifecycle'
 import type { DemoConfig } from './config.js'
 import { addDemoChecks } from './checks.js'
+import { addWebSockets, serveEventStream } from './longlived.js'
 import { rootResponse, slowResponse } from './work.js'
 import { startItems } from './items/items.js'
 import { expressItemsRoutes } from './items/routes.js'
@@ -45,7 +46,9 @@ export async function expressApp(config: DemoConfig): Promise<{ server: http.Ser
     else lifecycle.signal.addEventListener('abort', end, { once: true })
     req.once('close', () => clearInterval(tick))
   })
+  app.get('/sse', (req, res) => serveEventStream(lifecycle, config, req, res))
   const server = http.createServer(app)
   lifecycle.attach(server)
+  addWebSockets(server, lifecycle, config)
   return { server, lifecycle }
 }

@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { fastifyLifecycle } from '@zerodrop/lifecycle/fastify'
 import type { DemoConfig } from './config.js'
 import { addDemoChecks } from './checks.js'
+import { addWebSockets, serveEventStream } from './longlived.js'
 import { rootResponse, slowResponse } from './work.js'
 import { startItems } from './items/items.js'
 import { fastifyItemsRoutes } from './items/routes.js'
@@ -43,5 +44,10 @@ export async function fastifyApp(config: DemoConfig): Promise<FastifyInstance> {
     else app.lifecycle.signal.addEventListener('abort', end, { once: true })
     req.raw.once('close', () => clearInterval(tick))
   })
+  app.get('/sse', (req, reply) => {
+    reply.hijack()
+    serveEventStream(app.lifecycle, config, req.raw, reply.raw)
+  })
+  addWebSockets(app.server, app.lifecycle, config)
   return app
 }

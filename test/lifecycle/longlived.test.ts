@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { EventSource } from 'eventsource'
 import { WebSocket } from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
-import { killAll, sleep, startFixture, type Fixture } from '../helpers/process.js'
+import { DEMO, killAll, sleep, startFixture, type Fixture } from '../helpers/process.js'
 
 // Long-lived connections, instance ↔ client: told to go when the drain delay ends (not at drain
 // start, when a reconnect would land on the same instance), and the client resumes elsewhere.
@@ -109,6 +109,31 @@ describe('Server-Sent Events (the eventsource client)', () => {
     expect(Number(lastEventIds[1])).toBeGreaterThan(0)
     expect(ids.length).toBeGreaterThan(80)
     expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => i))
+    expect(exit.code).toBe(0)
+  })
+})
+
+describe.each(['fastify', 'express'])('the demo (%s): /ws and /sse are held by the lifecycle', (framework) => {
+  it('a WebSocket gets 1001 and an SSE stream its final event with a retry hint when the delay ends; exit 0', async () => {
+    const f = await startFixture(DEMO, { FRAMEWORK: framework, DRAIN_DELAY_MS: String(DELAY_MS), APP_VERSION: 'v7' })
+    const ws = new WebSocket(`ws://127.0.0.1:${f.port}/ws`)
+    const acks: string[] = []
+    ws.on('message', (d) => acks.push(String(d)))
+    const closed = new Promise<{ code: number; at: number }>((resolve) => ws.once('close', (code) => resolve({ code, at: performance.now() })))
+    await new Promise((resolve) => ws.once('open', resolve))
+    ws.send('m1')
+    const sse = await fetch(`${f.url}/sse`, { headers: { 'last-event-id': '41' } })
+    const text = sse.text()
+    await sleep(200)
+    const sig = f.signal('SIGTERM')
+    const close = await closed
+    const body = await text
+    const exit = await f.exited
+    expect(acks).toEqual(['ack m1 v7'])
+    expect(close.code).toBe(1001)
+    expect(close.at - sig).toBeGreaterThanOrEqual(DELAY_MS - 50)
+    expect(body).toMatch(/^id: 42\ndata: 42 v7\n/)
+    expect(body).toMatch(/event: draining\ndata: server draining\nretry: 500\n\n$/)
     expect(exit.code).toBe(0)
   })
 })
