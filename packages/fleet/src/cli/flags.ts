@@ -185,6 +185,7 @@ export const LOAD_FLAGS: readonly FlagSpec[] = [
   { name: 'path', type: 'string', value: 'P', group: 'load', help: 'request path', default: '/', option: 'load.path', example: '/hello' },
   { name: 'header', type: 'string', multiple: true, value: '"Name: value"', group: 'load', help: 'request header, repeatable', option: 'load.headers', coerce: header, combine: pairs, example: 'x-test: 1' },
   { name: 'body', type: 'string', value: 'TEXT', group: 'load', help: 'request body', option: 'load.body', example: '{}' },
+  { name: 'request', type: 'string', multiple: true, value: '"[W*] METHOD /PATH [BODY]"', group: 'load', help: 'a request mix instead of --method/--path/--body (not with them), repeatable: W is the entry\'s weight (default 1), BODY the rest of the line; {{seq}} becomes a value unique to the request; --header applies to all; exact clients send the first GET', option: 'load.requests', example: 'POST /items {"name":"{{seq}}"}' },
   { name: 'lead-ms', type: 'number', value: 'MS', group: 'load', help: 'load before the rollout starts', default: '1500', option: 'load.leadMs', example: '500' },
   { name: 'tail-ms', type: 'number', value: 'MS', group: 'load', help: 'load after the rollout ends', default: '1500', option: 'load.tailMs', example: '500' },
   { name: 'timeout-ms', type: 'number', value: 'MS', group: 'load', help: 'a request without an answer after this long is a timeout', default: '10000', option: 'load.timeoutMs', example: '5000' },

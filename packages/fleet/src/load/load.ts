@@ -1,3 +1,4 @@
+import { mixSource } from '../options/requests.js'
 import { startExactLoad, type ExactLoad, type ExactLoadResult } from './exact-client.js'
 import { startLoadGenerator, type LatencySummary, type LoadCounts, type LoadRun } from './generator.js'
 import type { ResolvedLoad } from '../options/deploy.js'
@@ -78,14 +79,27 @@ export interface RunningLoad {
  * as a second load-side cross-check. The stop is graceful: nothing is abandoned that the router
  * would have to count.
  */
+function exactFromMix(load: ResolvedLoad, run: string): { method: string; path: string; headers: Record<string, string>; body?: string } {
+  const spec = load.requests.find((r) => r.method === 'GET') ?? load.requests[0]!
+  const one = mixSource([spec], load.headers, `${run}-exact`)(0)
+  return { ...one, headers: { ...one.headers } }
+}
+
 export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: number): Promise<RunningLoad> {
   const t0 = performance.now()
   const request = { method: load.method, headers: { ...load.headers }, ...(load.body === undefined ? {} : { body: load.body }) }
+  // a mix: every request of the main load from it; the exact clients send its first GET (a
+  // cross-check that repeats one write would only add duplicates), or its first entry
+  const run = Date.now().toString(36)
+  const mix = load.requests.length > 0 ? mixSource(load.requests, load.headers, run) : undefined
+  const exact1 = mix === undefined ? undefined : exactFromMix(load, run)
+  const exactRequest = exact1 === undefined ? request : { method: exact1.method, headers: exact1.headers, ...(exact1.body === undefined ? {} : { body: exact1.body }) }
+  const exactUrl = exact1 === undefined ? url : new URL(exact1.path, url).toString()
   const main = startLoadGenerator({
     url,
     connections: load.connections,
     pace: { rate: load.rate, burst: load.burst },
-    request: () => request,
+    request: mix === undefined ? () => request : ({ sequence }) => mix(sequence),
     reconnectRate: load.reconnectRate,
     // the router times out at timeoutMs and counts it; the clients wait a little longer
     timeoutMs: load.timeoutMs + 2000,
@@ -96,13 +110,13 @@ export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: 
   let exact: ExactLoad | undefined
   if (load.exactClients > 0) {
     exact = startExactLoad({
-      url,
+      url: exactUrl,
       saturating: 0,
       paced: load.exactClients,
       pacedIntervalMs: load.exactIntervalMs,
       durationMs: maxDurationMs,
       timeoutMs: load.timeoutMs + 2000,
-      ...request,
+      ...exactRequest,
     })
   }
 

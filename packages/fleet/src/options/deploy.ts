@@ -1,3 +1,4 @@
+import { parseRequestSpec, type RequestSpec } from './requests.js'
 import { InvalidOptionError } from '../core/errors.js'
 import { int, intMs, num, seconds } from '../core/validate.js'
 import {
@@ -117,6 +118,13 @@ export interface LoadOptions {
   readonly path?: string
   readonly headers?: Readonly<Record<string, string>>
   readonly body?: string
+  /**
+   * A request mix instead of the one request of `method`/`path`/`body` (giving both is an error):
+   * each `[WEIGHT*] METHOD PATH [BODY]` (options/requests.ts), e.g. `3* GET /items?limit=5` and
+   * `POST /items {"name":"{{seq}}"}`; `{{seq}}` becomes a value unique to the request. `headers`
+   * apply to every entry. @default none
+   */
+  readonly requests?: readonly string[]
   /** Load runs this long before the rollout starts. @default 1500 */
   readonly leadMs?: number
   /** ... and this long after it ends, before a graceful stop. @default 1500 */
@@ -138,6 +146,8 @@ export interface ResolvedLoad {
   readonly path: string
   readonly headers: Readonly<Record<string, string>>
   readonly body: string | undefined
+  /** the mix, or empty: the one request above */
+  readonly requests: readonly RequestSpec[]
   readonly leadMs: number
   readonly tailMs: number
   readonly timeoutMs: number
@@ -406,9 +416,15 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
   }
 
   const l = options.load ?? {}
-  const method = (l.method ?? LOAD_DEFAULTS.method).toUpperCase()
+  if (l.requests !== undefined && !Array.isArray(l.requests)) throw new InvalidOptionError('load.requests', 'an array of "[WEIGHT*] METHOD /PATH [BODY]" strings', l.requests)
+  const requests = (l.requests ?? []).map((r) => parseRequestSpec(r))
+  if (requests.length > 0 && (l.method !== undefined || l.path !== undefined || l.body !== undefined)) {
+    const given = (['method', 'path', 'body'] as const).filter((k) => l[k] !== undefined).join(', ')
+    throw new InvalidOptionError('load.requests', 'a request mix or one request (method, path, body), not both: put that request into the mix', `${requests.length} mix entries together with ${given}`)
+  }
+  const method = (l.method ?? requests[0]?.method ?? LOAD_DEFAULTS.method).toUpperCase()
   if (!/^[A-Z]+$/.test(method)) throw new InvalidOptionError('load.method', 'an HTTP method like GET or POST', l.method)
-  const path = l.path ?? LOAD_DEFAULTS.path
+  const path = l.path ?? requests[0]?.path ?? LOAD_DEFAULTS.path
   if (typeof path !== 'string' || !path.startsWith('/')) throw new InvalidOptionError('load.path', "a path starting with '/'", path)
   const connections = int('load.connections', l.connections, LOAD_DEFAULTS.connections, 1)
   const rate = num('load.rate', l.rate, LOAD_DEFAULTS.rate, 1)
@@ -421,6 +437,7 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
     path,
     headers: { ...l.headers },
     body: l.body,
+    requests,
     leadMs: intMs('load.leadMs', l.leadMs, LOAD_DEFAULTS.leadMs, 0),
     tailMs: intMs('load.tailMs', l.tailMs, LOAD_DEFAULTS.tailMs, 0),
     timeoutMs: intMs('load.timeoutMs', l.timeoutMs, LOAD_DEFAULTS.timeoutMs, 100),
