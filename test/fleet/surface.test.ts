@@ -31,7 +31,7 @@ const FLAGS = [
   '--prometheus-targets-file', '--prometheus-url', '--quiet', '--rate', '--readiness-path', '--reconnect-rate', '--replicas',
   '--router', '--run-dir', '--runtime', '--scale-down-delay-seconds', '--startup-failure-threshold', '--startup-path', '--steps',
   '--strategy', '--tail-ms', '--termination-grace-period-seconds', '--time-scale', '--timeout-ms', '--to', '--to-image',
-  '--upstream-idle-timeout-ms', '--html', '--junit', '--markdown',
+  '--upstream-idle-timeout-ms', '--html', '--junit', '--markdown', '--request',
 ]
 
 const REPORT_FIELDS = [
