@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { chromium, type BrowserContext } from 'playwright-core'
+import { DEMO as DEMO_SERVER, killAll, startFixture } from '../helpers/process.js'
 import { describeWithTool } from '../helpers/tools.js'
 
 // Real deploys through the CLI, their pages opened in Debian's Chromium (no browser download):
@@ -69,6 +70,27 @@ function deploy(name: string, more: string, extraEnv: Record<string, string> = {
 
 const lanes = (run: Run): number => new Set(run.json.events.map((e) => e.instance)).size
 
+/** `zerodrop verify` against one demo server while `command` runs; its page, JUnit and Markdown. */
+function verifyRun(name: string, url: string, command: string[]): Promise<{ code: number | null; stderr: string; html: string; junit: string }> {
+  const file = (ext: string): string => path.join(dir, `${name}.${ext}`)
+  const args = [CLI, 'verify', '--url', url, '--lead-ms', '500', '--tail-ms', '500', '--rate', '100', '--quiet', '--html', file('html'), '--junit', file('xml'), '--markdown', file('md'), '--', ...command]
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const timer = setTimeout(() => child.kill('SIGINT'), 60_000)
+    child.on('error', reject)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      try {
+        resolve({ code, stderr, html: file('html'), junit: fs.readFileSync(file('xml'), 'utf8') })
+      } catch (err) {
+        reject(new Error(`${name}: verify (exit ${String(code)}) did not write its reports: ${(err as Error).message}\n${stderr}`))
+      }
+    })
+  })
+}
+
 interface PageCheck {
   readonly consoleErrors: string[]
   readonly requests: string[]
@@ -116,6 +138,7 @@ describeWithTool('chromium', 'the report page of a real deploy in headless Chrom
   }, 240_000)
 
   afterAll(async () => {
+    await killAll()
     await context?.close()
     if (dir) fs.rmSync(dir, { recursive: true, force: true })
   })
@@ -175,4 +198,25 @@ describeWithTool('chromium', 'the report page of a real deploy in headless Chrom
     expect(s.startsWith('# earlier step\n')).toBe(true)
     expect(s).toContain(naive.markdown.trim())
   })
+
+  it('zerodrop verify: a page and a JUnit file too; drop marks when the service dies under the load, none when it stays', async () => {
+    const steady = await startFixture(DEMO_SERVER)
+    const calm = await verifyRun('verify-calm', `${steady.url}/`, ['true'])
+    expect(calm.code, calm.stderr).toBe(0)
+    const naive = await startFixture(DEMO_SERVER, { NAIVE: '1' })
+    // the command is the "rollout": it stops the only instance, which exits at once
+    const dies = await verifyRun('verify-dies', `${naive.url}/`, ['kill', '-TERM', String(naive.child.pid)])
+    expect(dies.code, dies.stderr).toBe(1)
+    const calmPage = await openPage(calm as unknown as Run, 'verify-calm.png')
+    const diesPage = await openPage(dies as unknown as Run, 'verify-dies.png')
+    for (const p of [calmPage, diesPage]) {
+      expect(p.consoleErrors).toEqual([])
+      expect(p.counts['#chart-rps rect.rps']).toBeGreaterThan(0)
+    }
+    expect(calmPage.counts['#chart-failures .drop-mark']).toBe(0)
+    expect(diesPage.counts['#chart-failures .drop-mark']).toBeGreaterThan(0)
+    expect(XMLValidator.validate(dies.junit)).toBe(true)
+    expect(dies.junit).toMatch(/<testcase name="zero requests dropped"[^>]*>\s*<failure message="[1-9]\d* dropped, \d+ requests \(/)
+    expect(calm.junit).toMatch(/failures="0"/)
+  }, 60_000)
 })

@@ -348,6 +348,9 @@ export const VERIFY_FLAGS: readonly FlagSpec[] = [
   { name: 'lb-header', type: 'string', value: '"Name[: value]"', group: 'answers', help: 'a 502/503/504 carrying this response header (value as a case-insensitive substring) is the load balancer\'s (e.g. "Server: haproxy"); other non-2xx are the application\'s', option: 'lbHeader', example: 'Server: haproxy' },
   { name: 'expect-drops', type: 'boolean', group: 'answers', help: 'the negative control of your set-up: exit 0 only if dropped > 0', option: 'expectDrops', example: '' },
 
+  { name: 'html', type: 'string', value: 'FILE', group: 'output', help: 'write the report as one self-contained HTML page (requests/s by version, every failure marked)', example: 'report.html' },
+  { name: 'junit', type: 'string', value: 'FILE', group: 'output', help: 'write JUnit XML: one test case per check (zero dropped, the command succeeded, --until)', example: 'report.xml' },
+  { name: 'markdown', type: 'string', value: 'FILE', group: 'output', help: 'write the summary as Markdown; with $GITHUB_STEP_SUMMARY set it is also appended there (the report files never change the exit code)', example: 'summary.md' },
   ...OUTPUT_FLAGS.map((f) => (f.name === 'json' ? { ...f, help: "write { schema: 'zerodrop.verify/v1', dropped, exitCode, requests, ok, non2xx: { lb, app }, lost, reset, refused, timeout, refusedConnections, command: { argv, exitCode }, perSecond }" } : f.name === 'quiet' ? { ...f, help: 'no progress lines on stderr' } : f)),
 ]
 

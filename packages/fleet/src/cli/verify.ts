@@ -1,7 +1,8 @@
-import fs from 'node:fs'
 import { CliUsageError, FleetUsageError } from '../core/errors.js'
 import { resolveVerifyOptions, type VerifyOptions } from '../options/verify.js'
-import { formatVerifyReport, verifyJson } from '../verify/report.js'
+import { formatVerifyReport } from '../verify/report.js'
+import { verifyViews } from '../verify/outputs.js'
+import { writeOutputs, type OutputFiles } from '../report/outputs.js'
 import { verify, VERIFY_EXIT_CODES } from '../verify/verify.js'
 import { reportInternalError } from './internal-error.js'
 import { helpText, messageForFlags, parseFlags, VERIFY_COMMAND, type ParsedFlags } from './flags.js'
@@ -13,6 +14,8 @@ export interface ParsedVerify {
   readonly help: boolean
   readonly options: VerifyOptions
   readonly json: string | undefined
+  /** --json, --html, --junit, --markdown */
+  readonly outputs: OutputFiles
   readonly quiet: boolean
   /** The flags as parsed, to name them in later errors. */
   readonly flags?: ParsedFlags
@@ -25,7 +28,9 @@ export function parseVerifyArgs(argv: readonly string[]): ParsedVerify {
   const flags = parseFlags(VERIFY_COMMAND, dash < 0 ? argv : argv.slice(0, dash))
   const quiet = flags.values.get('quiet') === true
   const json = flags.values.get('json') as string | undefined
-  if (flags.values.get('help') === true) return { help: true, options: { url: '', command: [] }, json, quiet, flags }
+  const file = (k: string): string | undefined => flags.values.get(k) as string | undefined
+  const outputs: OutputFiles = { json, html: file('html'), junit: file('junit'), markdown: file('markdown') }
+  if (flags.values.get('help') === true) return { help: true, options: { url: '', command: [] }, json, outputs, quiet, flags }
   if (flags.positionals.length > 0) {
     throw new CliUsageError(`unexpected argument '${flags.positionals[0] ?? ''}' before '--': the rollout command goes after it, e.g. zerodrop verify --url URL -- kubectl rollout restart deploy/api`)
   }
@@ -38,7 +43,7 @@ export function parseVerifyArgs(argv: readonly string[]): ParsedVerify {
     if (err instanceof FleetUsageError) throw new CliUsageError(messageForFlags(err, flags), err.option)
     throw err
   }
-  return { help: false, options, json, quiet, flags }
+  return { help: false, options, json, outputs, quiet, flags }
 }
 
 export async function verifyMain(argv: readonly string[]): Promise<number> {
@@ -73,7 +78,8 @@ export async function verifyMain(argv: readonly string[]): Promise<number> {
       ...(parsed.quiet ? {} : { onProgress: (e: { t: number; message: string }) => process.stderr.write(`[${(e.t / 1000).toFixed(1).padStart(6)} s] ${e.message}\n`) }),
     })
     process.stdout.write(`${formatVerifyReport(result)}\n`)
-    if (parsed.json) fs.writeFileSync(parsed.json, `${JSON.stringify(verifyJson(result), null, 2)}\n`)
+    const out = writeOutputs(parsed.outputs, verifyViews(result))
+    for (const e of out.errors) process.stderr.write(`zerodrop verify: ${e}\n`)
     return result.exitCode
   } catch (err) {
     if (err instanceof FleetUsageError) {

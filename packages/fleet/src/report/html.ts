@@ -17,7 +17,7 @@ const RIGHT = 24
 const PLOT_W = W - LEFT - RIGHT
 
 export const FAILURE_CAUSES = ['lost', 'reset', 'refused', 'timeout', 'non-2xx', 'aborted'] as const
-const CAUSE_COLOURS: Readonly<Record<string, string>> = {
+export const CAUSE_COLOURS: Readonly<Record<string, string>> = {
   lost: '#d62728',
   reset: '#9467bd',
   refused: '#ff7f0e',
@@ -61,10 +61,16 @@ function clockOf(r: Report): Clock {
   }
 }
 
-interface Axis {
+export interface Axis {
   readonly t0: number
   readonly t1: number
   x(t: number): number
+}
+
+/** The time axis every panel shares: ms from t0 to t1 across the plot width. */
+export function makeAxis(t0: number, t1: number): Axis {
+  const end = Math.max(t1, t0 + 1000)
+  return { t0, t1: end, x: (t) => LEFT + ((t - t0) / (end - t0)) * PLOT_W }
 }
 
 function axisOf(r: Report, clock: Clock): Axis {
@@ -73,8 +79,7 @@ function axisOf(r: Report, clock: Clock): Axis {
   for (const e of r.events ?? []) ts.push(e.t + clock.eventsOffsetMs)
   for (const f of failuresOf(r)) ts.push(f.t)
   const t0 = Math.min(...ts.filter(Number.isFinite))
-  const t1 = Math.max(...ts.filter(Number.isFinite), t0 + 1000)
-  return { t0, t1, x: (t) => LEFT + ((t - t0) / (t1 - t0)) * PLOT_W }
+  return makeAxis(t0, Math.max(...ts.filter(Number.isFinite)))
 }
 
 function failuresOf(r: Report): readonly ReportFailure[] {
@@ -96,21 +101,35 @@ function timeAxis(a: Axis, top: number, h: number, labels: boolean): string {
   for (let t = Math.ceil(a.t0 / step) * step; t <= a.t1; t += step) {
     const x = a.x(t)
     out.push(`<line class="grid" x1="${f1(x)}" x2="${f1(x)}" y1="${top}" y2="${top + h}"/>`)
-    if (labels) out.push(`<text class="tick" x="${f1(x)}" y="${top + h + 13}" text-anchor="middle">${t === 0 ? '0' : `${Math.round(t / 1000)}`}</text>`)
+    // a short run has ticks closer than a second: label them with the tenths
+    if (labels) out.push(`<text class="tick" x="${f1(x)}" y="${top + h + 13}" text-anchor="middle">${t === 0 ? '0' : (t / 1000).toFixed(step < 1000 ? 1 : 0)}</text>`)
   }
   const x0 = a.x(0)
   out.push(`<line class="origin" x1="${f1(x0)}" x2="${f1(x0)}" y1="${top}" y2="${top + h}"><title>rollout start</title></line>`)
   return out.join('')
 }
 
-/** The steps as thin vertical lines with the action on hover, so every panel shows where each began. */
-function stepLines(r: Report, a: Axis, top: number, h: number): string {
-  return (r.steps ?? [])
-    .map((s) => {
-      const x = a.x(s.t)
-      return `<line class="step" x1="${f1(x)}" x2="${f1(x)}" y1="${top}" y2="${top + h}"><title>${escapeHtml(`${signedSecs(s.t)} ${s.phase}: ${s.action}`)}</title></line>`
+/** A vertical line on every panel at an instant (a step, a command starting), its label on hover. */
+export interface Marker {
+  readonly t: number
+  readonly label: string
+}
+
+function markerLines(markers: readonly Marker[], a: Axis, top: number, h: number): string {
+  return markers
+    .map((m) => {
+      const x = a.x(m.t)
+      return `<line class="step" x1="${f1(x)}" x2="${f1(x)}" y1="${top}" y2="${top + h}"><title>${escapeHtml(`${signedSecs(m.t)} ${m.label}`)}</title></line>`
     })
     .join('')
+}
+
+function stepsAsMarkers(r: Report): Marker[] {
+  return (r.steps ?? []).map((s) => ({ t: s.t, label: `${s.phase}: ${s.action}` }))
+}
+
+function stepLines(r: Report, a: Axis, top: number, h: number): string {
+  return markerLines(stepsAsMarkers(r), a, top, h)
 }
 
 function svg(id: string, h: number, body: string, label: string): string {
@@ -123,21 +142,23 @@ function revisionsOf(r: Report): string[] {
   return revs
 }
 
-function colourOf(revs: readonly string[], rev: string): string {
-  const i = revs.indexOf(rev)
+export function colourOf(keys: readonly string[], key: string): string {
+  const i = keys.indexOf(key)
   return REVISION_COLOURS[i >= 0 ? i % REVISION_COLOURS.length : REVISION_COLOURS.length - 1] ?? '#888'
 }
 
-function rpsChart(r: Report, a: Axis, clock: Clock, revs: readonly string[]): string {
+/** One second (or any span) of traffic: a stack of parts, each with its own colour and hover text. */
+export interface Bar {
+  readonly t: number
+  readonly widthMs: number
+  readonly stack: ReadonlyArray<{ readonly key: string; readonly value: number; readonly colour: string; readonly title: string }>
+}
+
+export function stackedBarsChart(id: string, label: string, a: Axis, bars: readonly Bar[], markers: readonly Marker[]): string {
   const top = 10
   const h = 180
-  const buckets = r.perSecond ?? []
   let max = 1
-  for (const b of buckets) {
-    let sum = 0
-    for (const [k, v] of Object.entries(b.byRevision)) if (k !== '(none)') sum += v.requests
-    max = Math.max(max, sum)
-  }
+  for (const b of bars) max = Math.max(max, b.stack.reduce((n, p) => n + p.value, 0))
   const yStep = niceStep(max, 4)
   const yMax = Math.ceil(max / yStep) * yStep
   const y = (v: number): number => top + h - (v / yMax) * h
@@ -145,39 +166,59 @@ function rpsChart(r: Report, a: Axis, clock: Clock, revs: readonly string[]): st
   for (let v = 0; v <= yMax; v += yStep) {
     out.push(`<line class="grid" x1="${LEFT}" x2="${W - RIGHT}" y1="${f1(y(v))}" y2="${f1(y(v))}"/><text class="tick" x="${LEFT - 6}" y="${f1(y(v) + 4)}" text-anchor="end">${v}</text>`)
   }
-  out.push(`<text class="axis-label" x="12" y="${top + h / 2}">requests / s</text>`)
-  for (const b of buckets) {
-    const t = b.t * 1000 - clock.rolloutEpochMs
-    const x0 = a.x(t)
-    const bw = Math.max(1, a.x(t + 1000) - x0 - 0.5)
+  out.push(`<text class="axis-label" x="12" y="${top + h / 2}">${escapeHtml(label)}</text>`)
+  for (const b of bars) {
+    const x0 = a.x(b.t)
+    const bw = Math.max(1, a.x(b.t + b.widthMs) - x0 - 0.5)
     let acc = 0
-    for (const rev of revs) {
-      const v = b.byRevision[rev]?.requests ?? 0
-      if (v === 0) continue
-      const yTop = y(acc + v)
+    for (const part of b.stack) {
+      if (part.value <= 0) continue
+      const yTop = y(acc + part.value)
       out.push(
-        `<rect class="rps" data-revision="${escapeHtml(rev)}" x="${f1(x0)}" y="${f1(yTop)}" width="${f1(bw)}" height="${f1(y(acc) - yTop)}" fill="${colourOf(revs, rev)}">` +
-          `<title>${escapeHtml(`${signedSecs(t)}: ${rev} ${v} requests/s (${b.byRevision[rev]?.failed ?? 0} failed)`)}</title></rect>`,
+        `<rect class="rps" data-revision="${escapeHtml(part.key)}" x="${f1(x0)}" y="${f1(yTop)}" width="${f1(bw)}" height="${f1(y(acc) - yTop)}" fill="${part.colour}">` +
+          `<title>${escapeHtml(part.title)}</title></rect>`,
       )
-      acc += v
+      acc += part.value
     }
   }
-  out.push(stepLines(r, a, top, h))
-  return svg('chart-rps', top + h + 20, out.join(''), 'requests per second by revision')
+  out.push(markerLines(markers, a, top, h))
+  return svg(id, top + h + 20, out.join(''), label)
 }
 
-function failureChart(r: Report, a: Axis): string {
-  const records = failuresOf(r)
+function rpsChart(r: Report, a: Axis, clock: Clock, revs: readonly string[]): string {
+  const bars = (r.perSecond ?? []).map((b) => {
+    const t = b.t * 1000 - clock.rolloutEpochMs
+    return {
+      t,
+      widthMs: 1000,
+      stack: revs.map((rev) => {
+        const v = b.byRevision[rev]?.requests ?? 0
+        return { key: rev, value: v, colour: colourOf(revs, rev), title: `${signedSecs(t)}: ${rev} ${v} requests/s (${b.byRevision[rev]?.failed ?? 0} failed)` }
+      }),
+    }
+  })
+  return stackedBarsChart('chart-rps', 'requests / s', a, bars, stepsAsMarkers(r))
+}
+
+/** One failure (or several at one instant) on the failure strip: its row is its cause. */
+export interface Mark {
+  readonly t: number
+  readonly cause: string
+  readonly count: number
+  /** where it happened, e.g. 'v1-2 (v1)'; marks in one pixel column are grouped by it on hover */
+  readonly where: string
+}
+
+export function failureStripChart(id: string, a: Axis, marks: readonly Mark[], causes: readonly string[], colours: Readonly<Record<string, string>>, markers: readonly Marker[]): string {
   const row = 18
   const top = 4
-  const h = row * FAILURE_CAUSES.length
+  const h = row * causes.length
   const out: string[] = [timeAxis(a, top, h, false)]
   const totals: Record<string, number> = {}
   // one mark per cause per 2-pixel column: 10 000 records stay a few hundred elements
   const cells = new Map<string, { cause: string; x: number; n: number; from: number; to: number; where: Map<string, number> }>()
-  for (const f of records) {
-    const n = num(f.count) ?? 1
-    totals[f.cause] = (totals[f.cause] ?? 0) + n
+  for (const f of marks) {
+    totals[f.cause] = (totals[f.cause] ?? 0) + f.count
     const x = Math.round(a.x(f.t) / 2) * 2
     const key = `${f.cause}@${x}`
     let c = cells.get(key)
@@ -185,31 +226,40 @@ function failureChart(r: Report, a: Axis): string {
       c = { cause: f.cause, x, n: 0, from: f.t, to: f.t, where: new Map() }
       cells.set(key, c)
     }
-    c.n += n
+    c.n += f.count
     c.from = Math.min(c.from, f.t)
     c.to = Math.max(c.to, f.t)
-    const where = `${f.instance ?? 'no endpoint'} (${f.revision})${f.status === undefined ? '' : ` ${f.status}`}${f.connection ? ' connection' : ''}`
-    c.where.set(where, (c.where.get(where) ?? 0) + n)
+    c.where.set(f.where, (c.where.get(f.where) ?? 0) + f.count)
   }
-  FAILURE_CAUSES.forEach((cause, i) => {
+  causes.forEach((cause, i) => {
     const yMid = top + i * row + row / 2
     out.push(`<line class="lane-line" x1="${LEFT}" x2="${W - RIGHT}" y1="${yMid}" y2="${yMid}"/>`)
-    out.push(`<text class="lane-label" x="${LEFT - 6}" y="${yMid + 4}" text-anchor="end"><tspan fill="${CAUSE_COLOURS[cause]}">■</tspan> ${cause} ${totals[cause] ?? 0}</text>`)
+    out.push(`<text class="lane-label" x="${LEFT - 6}" y="${yMid + 4}" text-anchor="end"><tspan fill="${colours[cause] ?? '#000'}">■</tspan> ${escapeHtml(cause)} ${totals[cause] ?? 0}</text>`)
   })
   for (const c of cells.values()) {
-    const i = FAILURE_CAUSES.indexOf(c.cause as (typeof FAILURE_CAUSES)[number])
-    const yMid = top + (i < 0 ? FAILURE_CAUSES.length - 1 : i) * row + row / 2
+    const i = causes.indexOf(c.cause)
+    const yMid = top + (i < 0 ? causes.length - 1 : i) * row + row / 2
     const size = Math.min(row - 4, 6 + 2 * Math.log2(c.n))
     const where = [...c.where].map(([w, n]) => `${n} on ${w}`).join(', ')
     const when = c.from === c.to ? signedSecs(c.from) : `${signedSecs(c.from)} … ${signedSecs(c.to)}`
     out.push(
-      `<rect class="drop-mark" data-cause="${escapeHtml(c.cause)}" data-count="${c.n}" x="${f1(c.x - 1.5)}" y="${f1(yMid - size / 2)}" width="3" height="${f1(size)}" fill="${CAUSE_COLOURS[c.cause] ?? '#000'}">` +
+      `<rect class="drop-mark" data-cause="${escapeHtml(c.cause)}" data-count="${c.n}" x="${f1(c.x - 1.5)}" y="${f1(yMid - size / 2)}" width="3" height="${f1(size)}" fill="${colours[c.cause] ?? '#000'}">` +
         `<title>${escapeHtml(`${when}: ${c.n} ${c.cause}: ${where}`)}</title></rect>`,
     )
   }
-  out.push(stepLines(r, a, top, h))
-  if (records.length === 0) out.push(`<text class="empty" x="${LEFT + PLOT_W / 2}" y="${top + h / 2 + 4}" text-anchor="middle">no request failed</text>`)
-  return svg('chart-failures', top + h + 6, out.join(''), 'failed requests by cause')
+  out.push(markerLines(markers, a, top, h))
+  if (marks.length === 0) out.push(`<text class="empty" x="${LEFT + PLOT_W / 2}" y="${top + h / 2 + 4}" text-anchor="middle">no request failed</text>`)
+  return svg(id, top + h + 6, out.join(''), 'failed requests by cause')
+}
+
+function failureChart(r: Report, a: Axis): string {
+  const marks = failuresOf(r).map((f) => ({
+    t: f.t,
+    cause: f.cause,
+    count: num(f.count) ?? 1,
+    where: `${f.instance ?? 'no endpoint'} (${f.revision})${f.status === undefined ? '' : ` ${f.status}`}${f.connection ? ' connection' : ''}`,
+  }))
+  return failureStripChart('chart-failures', a, marks, FAILURE_CAUSES, CAUSE_COLOURS, stepsAsMarkers(r))
 }
 
 /** Desired share of the new revision over time: the progressive periods, or the rolling steps' instance counts. */
@@ -453,11 +503,11 @@ function analysisChart(r: Report, a: Axis): string {
   )
 }
 
-function legend(items: ReadonlyArray<readonly [string, string]>, cls = ''): string {
+export function legend(items: ReadonlyArray<readonly [string, string]>, cls = ''): string {
   return `<div class="legend ${cls}">${items.map(([label, colour]) => `<span><i style="background:${colour}"></i>${escapeHtml(label)}</span>`).join('')}</div>`
 }
 
-function table(head: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>, id: string): string {
+export function table(head: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>, id: string): string {
   return `<table id="${id}"><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`
@@ -639,6 +689,11 @@ export function renderHtml(r: Report): string {
     instancesTable(r),
     `<p class="note">logs: ${escapeHtml(r.runDir)}</p>`,
   ]
+  return pageShell(title, body)
+}
+
+/** The page around the parts: the one stylesheet, and a policy that forbids any request. */
+export function pageShell(title: string, body: readonly string[]): string {
   return (
     '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">' +
     '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">' +
