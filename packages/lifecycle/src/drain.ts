@@ -28,7 +28,7 @@ export interface DrainResult {
 export interface TrackerOptions {
   /** Probe and metrics requests: served, but not evidence that the load balancer still sends traffic. */
   readonly exempt?: (url: string | undefined) => boolean
-  /** Called for every other request (and upgrade), with the time it arrived. */
+  /** Called for every other request (and upgrade) that arrives during the drain delay, with the time it arrived. */
   readonly onActivity?: (at: number) => void
 }
 
@@ -214,9 +214,10 @@ export class ServerTracker {
     }
   }
 
+  /** Only the drain delay needs to know: nothing on the hot path while serving. */
   #noteArrival(url: string | undefined): void {
-    if (this.#exempt(url)) return
-    if (this.#phase === 'delay') this.#servedDuringDelay++
+    if (this.#phase !== 'delay' || this.#exempt(url)) return
+    this.#servedDuringDelay++
     this.#onActivity?.(performance.now())
   }
 
