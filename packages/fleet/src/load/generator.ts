@@ -68,8 +68,10 @@ export interface LoadGeneratorOptions {
   readonly durationMs: number
   /** Hard bound on requests per connection. @default 100000 */
   readonly maxRequestsPerConnection?: number
-  /** Keep a record of every request (failures are always kept). @default false */
+  /** Keep a record of every request (failures are always kept, up to `maxFailureRecords`). @default false */
   readonly records?: boolean
+  /** Failures kept in `failures`; later ones are only counted (`failuresOmitted`). @default 10000 */
+  readonly maxFailureRecords?: number
   /** Response header counted in `byVersion`. @default 'x-app-version' */
   readonly versionHeader?: string
   /**
@@ -136,8 +138,10 @@ export interface LoadRun extends LoadCounts {
   readonly byStatus: Readonly<Record<string, number>>
   readonly byVersion: Readonly<Record<string, number>>
   readonly latencyMs: LatencySummary
-  /** every request that did not end ok, in order of settling */
+  /** every request that did not end ok, in order of settling, up to `maxFailureRecords` */
   readonly failures: readonly LoadRecord[]
+  /** failures past `maxFailureRecords`: counted above, not recorded */
+  readonly failuresOmitted: number
   /** every request, when `records` was set; else empty */
   readonly records: readonly LoadRecord[]
   /** ms from the start until requests stopped being issued (stop(), or a bound) */
@@ -188,6 +192,7 @@ export function startLoadGenerator(options: LoadGeneratorOptions): LoadGenerator
   const durationMs = positive('durationMs', options.durationMs, 0)
   const maxPerConnection = positiveInt('maxRequestsPerConnection', options.maxRequestsPerConnection ?? 100_000, 1)
   const maxIdleMs = positive('maxIdleMs', options.maxIdleMs ?? 4000, 0)
+  const maxFailureRecords = positiveInt('maxFailureRecords', options.maxFailureRecords ?? 10_000, 0)
   const versionHeader = (options.versionHeader ?? 'x-app-version').toLowerCase()
   const pace = options.pace
   let burst = 1
@@ -216,6 +221,7 @@ export function startLoadGenerator(options: LoadGeneratorOptions): LoadGenerator
   const byStatus: Record<string, number> = {}
   const byVersion: Record<string, number> = {}
   const failures: LoadRecord[] = []
+  let failuresOmitted = 0
   const records: LoadRecord[] = []
   const keepRecords = options.records === true
   let sequence = 0
@@ -247,7 +253,10 @@ export function startLoadGenerator(options: LoadGeneratorOptions): LoadGenerator
     }
     if (r.version !== undefined) byVersion[r.version] = (byVersion[r.version] ?? 0) + 1
     if (r.connectionClose) connectionClose++
-    if (r.outcome !== 'ok') failures.push(r)
+    if (r.outcome !== 'ok') {
+      if (failures.length < maxFailureRecords) failures.push(r)
+      else failuresOmitted++
+    }
     if (keepRecords) records.push(r)
   }
 
@@ -443,6 +452,7 @@ export function startLoadGenerator(options: LoadGeneratorOptions): LoadGenerator
         ? { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 }
         : { p50: ms(latency.getValueAtPercentile(50)), p90: ms(latency.getValueAtPercentile(90)), p99: ms(latency.getValueAtPercentile(99)), max: ms(latency.maxValue), mean: ms(latency.mean) },
       failures: [...failures],
+      failuresOmitted,
       records: [...records],
       sendingMs: sendingMs ?? now(),
       durationMs: now(),

@@ -16,8 +16,10 @@ export interface GeneratorSummary extends Omit<LoadCounts, 'inFlight'> {
   readonly latencyMs: LatencySummary
   /** seconds requests were being sent */
   readonly durationS: number
-  /** each failed request, for the report */
+  /** each failed request, for the report (the first 10 000) */
   readonly failures: ReadonlyArray<{ readonly start: number; readonly outcome: string; readonly error?: string; readonly status?: number }>
+  /** failed requests past the first 10 000: counted, not listed */
+  readonly failuresOmitted: number
 }
 
 /**
@@ -151,7 +153,7 @@ export function noLoadResult(load: ResolvedLoad): LoadResult {
   const latencyMs = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 }
   const zero = { sent: 0, ok: 0, non2xx: 0, lost: 0, reset: 0, refused: 0, timeout: 0 }
   return {
-    generator: { connections: load.connections, targetRate: load.rate, burst: load.burst, reconnectRate: load.reconnectRate, ...zero, connectionsOpened: 0, connectionClose: 0, latencyMs, durationS: 0, failures: [] },
+    generator: { connections: load.connections, targetRate: load.rate, burst: load.burst, reconnectRate: load.reconnectRate, ...zero, connectionsOpened: 0, connectionClose: 0, latencyMs, durationS: 0, failures: [], failuresOmitted: 0 },
     autocannon: { connections: load.connections, targetRate: load.rate, responses: 0, errors: 0, timeouts: 0, non2xx: 0, latencyMs, durationS: 0 },
     exact: undefined,
     durationMs: 0,
@@ -180,6 +182,7 @@ function summarize(r: LoadRun, load: ResolvedLoad): GeneratorSummary {
     latencyMs: r.latencyMs,
     durationS: r.sendingMs / 1000,
     failures: r.failures.map(failure),
+    failuresOmitted: r.failuresOmitted,
   }
 }
 
