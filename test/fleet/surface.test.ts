@@ -18,7 +18,7 @@ const EXPORTS = [
   'liveProcessGroups', 'loadManifests', 'parseArgoDuration', 'parsePrometheusText', 'parseStepsFlag', 'queryScalar', 'renderQuery',
   'resolveDeployOptions', 'resolveFenceposts', 'resolveRouterOptions', 'rolling', 'runAnalysis', 'startExactLoad', 'writeTargetsFile',
   'appendStepSummary', 'deployChecks', 'deploySuite', 'deployViews', 'errorSuite', 'renderHtml', 'renderJUnit', 'renderMarkdown',
-  'writeHtml', 'writeJUnit', 'writeOutputs',
+  'writeHtml', 'writeJUnit', 'writeOutputs', 'partialReportOf',
 ]
 
 const FLAGS = [
@@ -31,7 +31,7 @@ const FLAGS = [
   '--prometheus-targets-file', '--prometheus-url', '--quiet', '--rate', '--readiness-path', '--reconnect-rate', '--replicas',
   '--router', '--run-dir', '--runtime', '--scale-down-delay-seconds', '--startup-failure-threshold', '--startup-path', '--steps',
   '--strategy', '--tail-ms', '--termination-grace-period-seconds', '--time-scale', '--timeout-ms', '--to', '--to-image',
-  '--upstream-idle-timeout-ms', '--html', '--junit', '--markdown', '--request',
+  '--upstream-idle-timeout-ms', '--html', '--junit', '--markdown', '--request', '--no-stop-check',
 ]
 
 const REPORT_FIELDS = [
@@ -41,7 +41,8 @@ const REPORT_FIELDS = [
   'accounting.connections', 'accounting.requests', 'accounting.ok', 'accounting.non2xx', 'accounting.status', 'accounting.lost',
   'accounting.reset', 'accounting.refused', 'accounting.timeout', 'accounting.aborted', 'accounting.unaccounted',
   'accounting.dropped', 'accounting.noEndpoint', 'accounting.byRevision', 'accounting.crossCheck', 'perSecond', 'instances', 'runDir',
-  'timing.eventsOriginMs', 'failures', 'failures.records', 'failures.omitted', 'load.generator',
+  'timing.eventsOriginMs', 'failures', 'failures.records', 'failures.omitted', 'load.generator', 'accounting.refusedConnections', 'stopCheck',
+  'stopCheck.verdict', 'stopCheck.detail', 'stopCheck.exitedAfterMs', 'stopCheck.killed', 'stopCheck.during',
 ]
 
 let dir: string | undefined

@@ -24,7 +24,7 @@ export interface StopCheckRecord {
   readonly killed: boolean
   readonly endpointDelayMs: number
   readonly gracePeriodMs: number
-  /** the new revision's requests, answered 2xx, and dropped (not 2xx, lost, reset, refused, timed out; refused connections) from SIGTERM until it was gone */
+  /** from SIGTERM until it was gone, the new revision's: requests forwarded, 2xx answers returned (some to earlier requests), drops (not 2xx, lost, reset, refused, timed out; refused connections) */
   readonly during: { readonly requests: number; readonly ok: number; readonly dropped: number }
 }
 
@@ -77,7 +77,7 @@ export async function stopCheck(ctx: StrategyContext): Promise<StopCheckRecord> 
   const dropped = drops(after) - drops(before)
   const seen = { ...base, instance: victim.id, replacement: replacement.id, sigtermAt, exitedAfterMs: t.durationMs, code: t.code, signal: t.signal, killed: t.killed, during: { requests, ok, dropped } }
   const exit = `${t.durationMs} ms after SIGTERM (code ${String(t.code)}${t.signal ? `, ${t.signal}` : ''})`
-  const traffic = `${requests} requests to ${to.name} meanwhile, ${ok} ok, ${dropped} dropped`
+  const traffic = `meanwhile ${to.name} got ${requests} requests, answered ${ok} with 2xx, dropped ${dropped}`
   let verdict: StopCheckVerdict
   let detail: string
   if (t.killed) {
