@@ -79,7 +79,8 @@ describe('verify accounting', () => {
   it('classifies failures by the fleet\'s rules', () => {
     const err = (code: string, message = code): NodeJS.ErrnoException => Object.assign(new Error(message), { code })
     expect(failureOutcome(err('ECONNREFUSED'), false, false).outcome).toBe('refusedConnection')
-    expect(failureOutcome(err('ECONNRESET', 'socket hang up'), false, false).outcome).toBe('refused')
+    expect(failureOutcome(err('ECONNRESET', 'socket hang up'), false, false).outcome).toBe('lost')
+    expect(failureOutcome(err('ECONNRESET', 'read ECONNRESET'), false, false).outcome).toBe('refused')
     expect(failureOutcome(err('ECONNRESET', 'socket hang up'), true, false)).toEqual({ outcome: 'lost', error: 'HANGUP' })
     expect(failureOutcome(err('ECONNRESET', 'read ECONNRESET'), true, false).outcome).toBe('reset')
     expect(failureOutcome(err('ECONNRESET', 'read ECONNRESET'), false, true).outcome).toBe('reset')

@@ -10,9 +10,9 @@ import type { ResolvedVerifyOptions } from '../options/verify.js'
  * - `ok`: a complete 2xx response;
  * - `non2xx`: a complete response with any other status, told apart as the load balancer's
  *   (`lb`: a 502/503/504 carrying the balancer's signature) or the application's (`app`);
- * - `lost`: sent on a reused keep-alive connection that then closed (FIN) before a complete answer;
+ * - `lost`: sent, then the connection closed (FIN) before a complete answer;
  * - `reset`: sent, then the connection was reset (RST) before a complete answer;
- * - `refused`: sent on a fresh connection that was reset or closed before a byte came back (a
+ * - `refused`: sent on a fresh connection that was reset before a byte came back (a
  *   connection in the kernel's accept queue when the listener closed): the server never took it;
  * - `timeout`: no complete answer within the timeout.
  * A connection that could not be opened at all (`refusedConnection`) carried no request: it is
@@ -73,11 +73,13 @@ export function sideOf(status: number, headers: http.IncomingHttpHeaders, o: Pic
 export function failureOutcome(err: NodeJS.ErrnoException, reused: boolean, gotResponse: boolean): { outcome: VerifyOutcome; error: string } {
   const code = err.code ?? err.message
   if (!gotResponse && (CONNECT_FAILED.has(code) || (code === 'ETIMEDOUT' && !reused))) return { outcome: 'refusedConnection', error: code }
-  // a fresh connection, and nothing came back: the kernel reset (or the dying server closed) a
-  // connection the server never served (the fleet's exact clients count it the same way)
-  if (!gotResponse && !reused && (code === 'ECONNRESET' || code === 'EPIPE')) return { outcome: 'refused', error: code }
-  // Node reports a connection closed under a request as ECONNRESET with the message 'socket hang up'
+  // Node reports a connection closed (FIN) under a request as ECONNRESET with the message
+  // 'socket hang up': the server took the connection and let the request go, on a fresh
+  // connection as on a reused one (the fleet's generator counts it lost the same way)
   if (err.message === 'socket hang up') return { outcome: 'lost', error: 'HANGUP' }
+  // a fresh connection reset before a byte came back: the kernel flushing the accept queue of a
+  // closing listener, a connection the server never took
+  if (!gotResponse && !reused && (code === 'ECONNRESET' || code === 'EPIPE')) return { outcome: 'refused', error: code }
   if (code === 'ECONNRESET' || code === 'EPIPE') return { outcome: 'reset', error: code }
   return { outcome: 'lost', error: code }
 }
