@@ -36,16 +36,14 @@ let dir: string
 let summary: string
 let context: BrowserContext | undefined
 
-function deploy(name: string, more: string, extraEnv: Record<string, string> = {}): Promise<Run> {
+/** Runs the CLI with `args` (reports under `name.*` in the test's folder); what it wrote, or why not. */
+function runCli(name: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   const file = (ext: string): string => path.join(dir, `${name}.${ext}`)
-  const args = [
-    CLI, 'deploy', '--strategy', 'rolling', '--replicas', '2', '--max-surge', '1', '--max-unavailable', '0', '--probe-period-ms', '250',
-    '--rate', '200', '--connections', '20', '--lead-ms', '1000', '--tail-ms', '1000',
-    '--from', revision('v1', more), '--to', revision('v2', more),
-    '--json', file('json'), '--html', file('html'), '--junit', file('xml'), '--markdown', file('md'), '--quiet',
-  ]
+  const outputs = ['--html', file('html'), '--junit', file('xml'), '--markdown', file('md'), '--json', file('json'), '--quiet']
+  const dash = args.indexOf('--')
+  const argv = dash < 0 ? [CLI, ...args, ...outputs] : [CLI, ...args.slice(0, dash), ...outputs, ...args.slice(dash)]
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: dir, ...extraEnv } })
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: dir, ...env } })
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const timer = setTimeout(() => child.kill('SIGINT'), 90_000)
@@ -62,33 +60,25 @@ function deploy(name: string, more: string, extraEnv: Record<string, string> = {
           json: JSON.parse(fs.readFileSync(file('json'), 'utf8')) as Run['json'],
         })
       } catch (err) {
-        reject(new Error(`${name}: the deploy (exit ${String(code)}) did not write its reports: ${(err as Error).message}\n${stderr}`))
+        reject(new Error(`${name}: zerodrop ${args[0] ?? ''} (exit ${String(code)}) did not write its reports: ${(err as Error).message}\n${stderr}`))
       }
     })
   })
 }
 
+function deploy(name: string, more: string, env: Record<string, string> = {}): Promise<Run> {
+  return runCli(name, [
+    'deploy', '--strategy', 'rolling', '--replicas', '2', '--max-surge', '1', '--max-unavailable', '0', '--probe-period-ms', '250',
+    '--rate', '200', '--connections', '20', '--lead-ms', '1000', '--tail-ms', '1000',
+    '--from', revision('v1', more), '--to', revision('v2', more),
+  ], env)
+}
+
 const lanes = (run: Run): number => new Set(run.json.events.map((e) => e.instance)).size
 
-/** `zerodrop verify` against one demo server while `command` runs; its page, JUnit and Markdown. */
-function verifyRun(name: string, url: string, command: string[]): Promise<{ code: number | null; stderr: string; html: string; junit: string }> {
-  const file = (ext: string): string => path.join(dir, `${name}.${ext}`)
-  const args = [CLI, 'verify', '--url', url, '--lead-ms', '500', '--tail-ms', '500', '--rate', '100', '--quiet', '--html', file('html'), '--junit', file('xml'), '--markdown', file('md'), '--', ...command]
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
-    let stderr = ''
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const timer = setTimeout(() => child.kill('SIGINT'), 60_000)
-    child.on('error', reject)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      try {
-        resolve({ code, stderr, html: file('html'), junit: fs.readFileSync(file('xml'), 'utf8') })
-      } catch (err) {
-        reject(new Error(`${name}: verify (exit ${String(code)}) did not write its reports: ${(err as Error).message}\n${stderr}`))
-      }
-    })
-  })
+/** `zerodrop verify` against one demo server while `command` runs. */
+function verifyRun(name: string, url: string, command: string[]): Promise<Run> {
+  return runCli(name, ['verify', '--url', url, '--lead-ms', '500', '--tail-ms', '500', '--rate', '100', '--', ...command])
 }
 
 interface PageCheck {
@@ -207,8 +197,8 @@ describeWithTool('chromium', 'the report page of a real deploy in headless Chrom
     // the command is the "rollout": it stops the only instance, which exits at once
     const dies = await verifyRun('verify-dies', `${naive.url}/`, ['kill', '-TERM', String(naive.child.pid)])
     expect(dies.code, dies.stderr).toBe(1)
-    const calmPage = await openPage(calm as unknown as Run, 'verify-calm.png')
-    const diesPage = await openPage(dies as unknown as Run, 'verify-dies.png')
+    const calmPage = await openPage(calm, 'verify-calm.png')
+    const diesPage = await openPage(dies, 'verify-dies.png')
     for (const p of [calmPage, diesPage]) {
       expect(p.consoleErrors).toEqual([])
       expect(p.counts['#chart-rps rect.rps']).toBeGreaterThan(0)

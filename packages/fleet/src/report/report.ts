@@ -2,7 +2,7 @@ import { ledgerGap, type Accounting } from './accounting.js'
 import type { FleetEvent, InstanceRecord, RevisionCounts } from '../runtime/fleet.js'
 import type { LoadResult } from '../load/load.js'
 import type { ResolvedDeployOptions, ResolvedProbe } from '../options/deploy.js'
-import type { FailureLog, FailureRecordCause, RouterMode, RouterStats } from '../router/router.js'
+import type { FailureLog, FailureRecord, RouterMode, RouterStats } from '../router/router.js'
 import { formatAnalysisParameters, formatProgressive, type ProgressiveReport } from './progressive.js'
 import type { StopCheckRecord } from '../strategies/stop-check.js'
 import type { Outcome, StepRecord } from '../strategies/types.js'
@@ -32,18 +32,10 @@ export interface ReportStep extends StepRecord {
   readonly requestsUntilNext: number
 }
 
-/** One failed request as the report carries it: `t` in ms since the rollout started, like the steps. */
-export interface ReportFailure {
+/** One failed request as the report carries it: the router's record, timed like the steps. */
+export interface ReportFailure extends Omit<FailureRecord, 't'> {
+  /** ms since the rollout started */
   readonly t: number
-  readonly cause: FailureRecordCause
-  /** `(none)`: the router's pool was empty */
-  readonly revision: string
-  readonly instance: string | undefined
-  readonly status?: number
-  /** several requests that failed together on one l4 connection */
-  readonly count?: number
-  /** a refused connection (no request on it): `accounting.refusedConnections` */
-  readonly connection?: true
 }
 
 export interface ReportFailures {
