@@ -4,6 +4,8 @@
 # port with a generated config and kills it when done. Debian's package enables a system service
 # on :80; a policy-rc.d keeps apt from starting it, and it is stopped if it runs anyway.
 set -euo pipefail
+# shellcheck source=apt.sh
+. "$(dirname "$0")/apt.sh"
 
 if command -v haproxy >/dev/null 2>&1; then
   haproxy -v 2>&1 | head -n 1
@@ -11,19 +13,7 @@ if command -v haproxy >/dev/null 2>&1; then
 fi
 
 echo "== installing haproxy (Debian package)"
-policy=/usr/sbin/policy-rc.d
-added_policy=0
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' > "$policy"
-  chmod +x "$policy"
-  added_policy=1
-fi
-cleanup() { if [ "$added_policy" = 1 ]; then rm -f "$policy"; fi; }
-trap cleanup EXIT
-
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends haproxy >/dev/null
+apt_install haproxy
 
 # If a service manager started it regardless, it is not ours to leave on :80.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet haproxy 2>/dev/null; then

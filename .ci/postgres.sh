@@ -6,21 +6,12 @@
 # refuses to run as root otherwise) only when it is down.
 #   URL for the tests: postgres://zerodrop:zerodrop@127.0.0.1:${PGPORT:-5432}/postgres
 set -euo pipefail
+# shellcheck source=apt.sh
+. "$(dirname "$0")/apt.sh"
 
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   echo "== installing postgresql (Debian package)"
-  policy=/usr/sbin/policy-rc.d
-  added_policy=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' > "$policy"
-    chmod +x "$policy"
-    added_policy=1
-  fi
-  cleanup() { if [ "$added_policy" = 1 ]; then rm -f "$policy"; fi; }
-  trap cleanup EXIT
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  apt_install postgresql
 fi
 
 version="$(ls /usr/lib/postgresql | sort -n | tail -n 1)"

@@ -4,25 +4,15 @@
 # and a temporary storage path, and kills it when done. Debian's package enables a system service
 # on :9090; a policy-rc.d keeps apt from starting it, and it is stopped if it runs anyway.
 set -euo pipefail
+# shellcheck source=apt.sh
+. "$(dirname "$0")/apt.sh"
 
 if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
   exit 0
 fi
 
 echo "== installing prometheus (Debian package)"
-policy=/usr/sbin/policy-rc.d
-added_policy=0
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' > "$policy"
-  chmod +x "$policy"
-  added_policy=1
-fi
-cleanup() { if [ "$added_policy" = 1 ]; then rm -f "$policy"; fi; }
-trap cleanup EXIT
-
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+apt_install prometheus
 
 # If a service manager started it regardless, it is not ours to leave on :9090.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
