@@ -25,6 +25,7 @@ export {
   InstanceNotReadyError,
   InstanceSpawnError,
   InvalidOptionError,
+  GateCannotDecideError,
   ManifestError,
   PortUnavailableError,
   ROUTER_ERROR_CODES,

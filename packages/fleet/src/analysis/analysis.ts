@@ -1,15 +1,25 @@
-import type { ResolvedAnalysis } from '../options/progressive.js'
+import { SLOW_BUDGET, type ResolvedAnalysis } from '../options/progressive.js'
 import { histogramQuantile, RevisionScraper, windowDelta, type ScrapeTarget, type TotalsSnapshot } from './scrape.js'
+import { acceptBoundary, rejectBoundary, sprtDesign, step, type MetricState, type SequentialLimits, type SprtDesign } from './sprt.js'
 
 /**
  * The analysis that gates blue-green and canary, with Argo Rollouts' semantics
  * (analysis/analysis.go assessMetricStatus): a measurement every `interval`, `count` of them;
  * more than `failureLimit` failed measurements fail the run, more than `inconclusiveLimit`
  * inconclusive ones make it inconclusive, more than `consecutiveErrorLimit` errors in a row
- * error it. Two metrics, each measured over the window since the previous measurement on the
- * revision under test only: error rate (5xx / all) and p99 latency. A window with fewer than
- * `minSamples` requests is inconclusive — too little traffic is never a pass — and, unlike
- * Argo, a run whose measurements were never successful is not successful either.
+ * error it; errored measurements are counted apart and never towards `count`. Two metrics on
+ * the revision under test only: error rate and latency. Unlike Argo, a run whose measurements
+ * were never successful is not successful either.
+ *
+ * Two gates (docs/architecture.md, "The canary gate"):
+ * - `sequential` (embedded source): one measurement is one sequential decision per metric
+ *   (sprt.ts), fed at every scrape: errors (5xx, plus the router's resets, refusals, lost
+ *   requests and timeouts of the revision) against the error budget, and requests slower than
+ *   `maxP99Ms` (plus those in flight for longer) against 1 %. A rejection fails at once; passing
+ *   takes both tests accepting after `minMeasurementMs`; undecided at `maxMeasurementMs` is
+ *   inconclusive.
+ * - `fixed` (Prometheus, the shipped AnalysisTemplates): a window of `intervalMs` per
+ *   measurement; fewer than `minSamples` requests is inconclusive, a budget exceeded fails.
  */
 
 export const MEASUREMENT_PHASES = ['successful', 'failed', 'inconclusive', 'error'] as const
@@ -27,6 +37,25 @@ export interface RawMeasurement {
   readonly error?: string
 }
 
+/** One metric's sequential test at the end of a measurement: why it decided what it did. */
+export interface TestDetail {
+  /** requests the test saw */
+  readonly n: number
+  /** of those, failed (error test) or slower than the budget (latency test) */
+  readonly k: number
+  /** k / n */
+  readonly estimate: number
+  /** H0's rate (the budget) and H1's */
+  readonly p0: number
+  readonly p1: number
+  /** the fewest k that fail at this n, and the most k that pass (−1: none yet) */
+  readonly failAt: number
+  readonly passAt: number
+  readonly decision: 'failed' | 'successful' | 'inconclusive'
+  /** ms into the measurement when it decided */
+  readonly atMs: number
+}
+
 export interface Measurement {
   /** ms since the rollout started, when taken */
   readonly t: number
@@ -36,12 +65,17 @@ export interface Measurement {
   readonly phases: { readonly errorRate: MeasurementPhase; readonly p99: MeasurementPhase }
   readonly phase: MeasurementPhase
   readonly message: string
+  /** sequential gate: the two tests; `t` is then the measurement's end */
+  readonly tests?: { readonly errorRate: TestDetail; readonly slow: TestDetail }
+  /** sequential gate: what fed the tests */
+  readonly signals?: { readonly histogramRequests: number; readonly errors5xx: number; readonly routerErrors: number; readonly slowFinished: number; readonly slowInFlight: number; readonly slowAboveMs: number }
 }
 
 export interface AnalysisRun {
   /** e.g. 'canary step 2 (weight 5)', 'pre-promotion', 'post-promotion' */
   readonly name: string
   readonly source: 'metrics' | 'prometheus'
+  readonly gate: 'sequential' | 'fixed'
   readonly startedAt: number
   readonly endedAt: number
   readonly phase: AnalysisPhase
@@ -55,7 +89,42 @@ export interface MetricsSource {
   begin(): Promise<void>
   /** The window since the previous call (or `begin`). */
   measure(windowMs: number): Promise<RawMeasurement>
+  /** sequential gate: what happened since `begin`, cumulative */
+  counts?(): Promise<SequentialCounts>
   close(): Promise<void>
+}
+
+/** What the router knows about one revision that its instances' histograms cannot. */
+export interface RevisionSignal {
+  /** the revision's requests the router saw refused, reset, lost or timed out, so far (cumulative) */
+  failures(): number
+  /** its requests in flight at the router for longer than ms, now */
+  inFlightOlderThan(ms: number): number
+}
+
+/** Cumulative since the measurement began; `error` when the source could not be read. */
+export interface SequentialCounts {
+  /** requests the histogram observed */
+  readonly requests: number
+  /** of those, 5xx */
+  readonly errors: number
+  /** of those, slower than the latency budget's bucket */
+  readonly slow: number
+  /** the bucket boundary `slow` is measured against, ms */
+  readonly slowAboveMs: number
+  /** the router's failures of the revision (0 without the router signal) */
+  readonly routerErrors: number
+  /** its requests in flight longer than the budget, now (0 without the router signal) */
+  readonly slowInFlight: number
+  readonly p99Seconds: number
+  readonly error?: string
+}
+
+/** The smallest histogram bucket boundary at or above the budget (requests above it are slow). */
+export function slowBucket(buckets: Iterable<number>, maxSeconds: number): number {
+  let best = Number.POSITIVE_INFINITY
+  for (const le of buckets) if (le >= maxSeconds - 1e-9 && le < best) best = le
+  return best
 }
 
 /** Scrapes the revision's instances (its `/metrics`), running totals with counter-reset handling. */
@@ -64,16 +133,41 @@ export class ScrapeSource implements MetricsSource {
   #last: TotalsSnapshot | undefined
   #scrapesAtLast = 0
   #failuresAtLast = 0
+  #begin: TotalsSnapshot | undefined
+  #routerAtBegin = 0
+  readonly #signal: RevisionSignal | undefined
+  readonly #maxP99Ms: number
 
-  constructor(targets: () => readonly ScrapeTarget[], periodMs: number) {
+  constructor(targets: () => readonly ScrapeTarget[], periodMs: number, options: { signal?: RevisionSignal | undefined; maxP99Ms?: number } = {}) {
     this.scraper = new RevisionScraper(targets, { periodMs })
     this.scraper.start()
+    this.#signal = options.signal
+    this.#maxP99Ms = options.maxP99Ms ?? 300
   }
 
   async begin(): Promise<void> {
     this.#last = await this.scraper.snapshot()
+    this.#begin = this.#last
+    this.#routerAtBegin = this.#signal?.failures() ?? 0
     this.#scrapesAtLast = this.scraper.scrapes
     this.#failuresAtLast = this.scraper.failures
+  }
+
+  async counts(): Promise<SequentialCounts> {
+    const now = await this.scraper.snapshot()
+    const scraped = this.scraper.scrapes - this.#scrapesAtLast
+    const failedNow = this.scraper.failures > this.#failuresAtLast
+    this.#scrapesAtLast = this.scraper.scrapes
+    this.#failuresAtLast = this.scraper.failures
+    const from = this.#begin ?? { requests: 0, errors: 0, buckets: new Map() }
+    const d = windowDelta(from, now)
+    const le = slowBucket(now.buckets.keys(), this.#maxP99Ms / 1000)
+    const fast = d.buckets.find((b) => b.le === le)?.count ?? d.requests
+    const routerErrors = this.#signal ? this.#signal.failures() - this.#routerAtBegin : 0
+    const slowInFlight = this.#signal ? this.#signal.inFlightOlderThan(this.#maxP99Ms) : 0
+    const base = { requests: d.requests, errors: d.errors, slow: Math.max(0, d.requests - fast), slowAboveMs: le * 1000, routerErrors, slowInFlight, p99Seconds: histogramQuantile(0.99, d.buckets) }
+    if (scraped === 0 && failedNow) return { ...base, error: `no instance could be scraped: ${this.scraper.lastError ?? 'no targets'}` }
+    return base
   }
 
   async measure(): Promise<RawMeasurement> {
@@ -154,31 +248,106 @@ export interface RunAnalysisOptions {
   readonly onMeasurement?: (m: Measurement) => void
 }
 
+/** The error test (H0: rate ≤ maxErrorRate) and the latency test (H0: ≤ 1 % slower than maxP99Ms). */
+export function gateDesigns(s: ResolvedAnalysis): { errorRate: SprtDesign; slow: SprtDesign } {
+  return { errorRate: sprtDesign(s.maxErrorRate, s.effect, s.alpha, s.beta), slow: sprtDesign(SLOW_BUDGET, s.effect, s.alpha, s.beta) }
+}
+
+function detail(d: SprtDesign, st: MetricState, n: number, k: number, atMs: number): TestDetail {
+  const dn = st.decision === 'continue' ? n : st.n
+  const dk = st.decision === 'continue' ? k : st.k
+  const decision = st.decision === 'reject' ? 'failed' : st.decision === 'accept' ? 'successful' : 'inconclusive'
+  return { n: dn, k: dk, estimate: dn > 0 ? dk / dn : Number.NaN, p0: d.p0, p1: d.p1, failAt: rejectBoundary(d, dn), passAt: acceptBoundary(d, dn), decision, atMs: st.decision === 'continue' ? atMs : st.atMs }
+}
+
+const pctText = (x: number): string => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(1)} %`)
+
+/** One test as a person reads it: `errors n 71, k 0 (0.0 %), fails at k ≥ 4, passes at k ≤ 0: successful`. */
+export function formatTest(name: string, t: TestDetail): string {
+  return `${name} n ${t.n}, k ${t.k} (${pctText(t.estimate)}; H0 ≤ ${pctText(t.p0)}, H1 ≥ ${pctText(t.p1)}), fails at k ≥ ${t.failAt}, passes at k ≤ ${t.passAt < 0 ? 'none yet' : t.passAt}: ${t.decision}`
+}
+
+/**
+ * One sequential measurement: both tests fed the source's cumulative counts at every scrape until
+ * one fails, both pass, or the window reaches `maxMeasurementMs`.
+ */
+export async function measureSequential(o: RunAnalysisOptions): Promise<Measurement> {
+  const s = o.settings
+  const source = o.source
+  if (source.counts === undefined) throw new TypeError('the sequential gate needs a source that counts (the embedded one)')
+  const designs = gateDesigns(s)
+  const limits: SequentialLimits = { minMs: s.minMeasurementMs, maxMs: s.maxMeasurementMs, minSamples: s.minSamples }
+  await source.begin()
+  const start = Date.now()
+  let e: MetricState = { decision: 'continue' }
+  let l: MetricState = { decision: 'continue' }
+  for (;;) {
+    await o.wait(Math.min(s.scrapePeriodMs, Math.max(0, start + s.maxMeasurementMs - Date.now())))
+    const elapsed = Date.now() - start
+    const c = await source.counts()
+    const p99Ms = c.p99Seconds * 1000
+    if (c.error !== undefined) {
+      return { t: o.now(), samples: c.requests, errorRate: Number.NaN, p99Ms, phases: { errorRate: 'error', p99: 'error' }, phase: 'error', message: c.error }
+    }
+    const nE = c.requests + c.routerErrors
+    const kE = c.errors + c.routerErrors
+    const nL = c.requests + c.slowInFlight
+    const kL = c.slow + c.slowInFlight
+    e = step(designs.errorRate, limits, e, nE, kE, elapsed)
+    l = step(designs.slow, limits, l, nL, kL, elapsed)
+    const failed = e.decision === 'reject' || l.decision === 'reject'
+    const done = failed || (e.decision !== 'continue' && l.decision !== 'continue')
+    if (!done) continue
+    const tests = { errorRate: detail(designs.errorRate, e, nE, kE, elapsed), slow: detail(designs.slow, l, nL, kL, elapsed) }
+    const phases = { errorRate: phaseOf(e), p99: phaseOf(l) }
+    const phase: MeasurementPhase = failed ? 'failed' : phases.errorRate === 'successful' && phases.p99 === 'successful' ? 'successful' : 'inconclusive'
+    const signals = { histogramRequests: c.requests, errors5xx: c.errors, routerErrors: c.routerErrors, slowFinished: c.slow, slowInFlight: c.slowInFlight, slowAboveMs: c.slowAboveMs }
+    const parts = [formatTest('errors', tests.errorRate), formatTest(`slower than ${c.slowAboveMs} ms`, tests.slow)]
+    if (c.routerErrors > 0 || c.slowInFlight > 0) parts.push(`router: ${c.routerErrors} reset/refused/lost/timed out, ${c.slowInFlight} in flight > ${s.maxP99Ms} ms`)
+    if (phase === 'inconclusive') parts.push(`undecided after ${(s.maxMeasurementMs / 1000).toFixed(0)} s`)
+    return { t: o.now(), samples: nE, errorRate: nE > 0 ? kE / nE : Number.NaN, p99Ms, phases, phase, message: `${(elapsed / 1000).toFixed(1)} s: ${parts.join('; ')}`, tests, signals }
+  }
+}
+
+function phaseOf(st: MetricState): MeasurementPhase {
+  return st.decision === 'reject' ? 'failed' : st.decision === 'accept' ? 'successful' : 'inconclusive'
+}
+
 /** Runs one analysis to its end: `count` measurements, or earlier when a limit is passed. */
 export async function runAnalysis(o: RunAnalysisOptions): Promise<AnalysisRun> {
   const s = o.settings
   const startedAt = o.now()
   const measurements: Measurement[] = []
   const counts = { errorRate: newCounts(), p99: newCounts() }
-  await o.source.begin()
+  const sequential = s.gate === 'sequential'
+  if (!sequential) await o.source.begin()
   let next = Date.now() + s.intervalMs
   for (;;) {
-    await o.wait(Math.max(0, next - Date.now()))
-    next += s.intervalMs
-    const raw = await o.source.measure(s.intervalMs)
-    const m = judge(raw, s, o.now())
+    let m: Measurement
+    if (sequential) {
+      m = await measureSequential(o)
+    } else {
+      await o.wait(Math.max(0, next - Date.now()))
+      next += s.intervalMs
+      m = judge(await o.source.measure(s.intervalMs), s, o.now())
+    }
     measurements.push(m)
     o.onMeasurement?.(m)
     for (const k of ['errorRate', 'p99'] as const) {
       const c = counts[k]
-      c.count++
       const p = m.phases[k]
-      if (p === 'error') c.consecutiveErrors++
-      else c.consecutiveErrors = 0
+      // Argo: an errored measurement is counted apart (consecutiveErrorLimit), never towards count
+      if (p === 'error') {
+        c.consecutiveErrors++
+        continue
+      }
+      c.consecutiveErrors = 0
+      c.count++
       if (p === 'successful') c.successful++
       if (p === 'failed') c.failed++
       if (p === 'inconclusive') c.inconclusive++
     }
+    if (sequential && m.phase === 'error') await o.wait(s.scrapePeriodMs)
     const phase = assessRun([assessMetric(counts.errorRate, s), assessMetric(counts.p99, s)])
     if (phase !== 'running') {
       const last = measurements[measurements.length - 1] as Measurement
@@ -190,7 +359,7 @@ export async function runAnalysis(o: RunAnalysisOptions): Promise<AnalysisRun> {
             : phase === 'inconclusive'
               ? `inconclusive after ${measurements.length} measurements (limit ${s.inconclusiveLimit}): ${last.message}`
               : `${counts.errorRate.consecutiveErrors} measurements in a row could not be taken: ${last.message}`
-      return { name: o.name, source: s.source, startedAt, endedAt: o.now(), phase, message, measurements }
+      return { name: o.name, source: s.source, gate: s.gate, startedAt, endedAt: o.now(), phase, message, measurements }
     }
   }
 }

@@ -13,6 +13,7 @@ export const ERRORS = {
   ZD_ERR_INSTANCE_NOT_READY: 'the running revision never became ready',
   ZD_ERR_PORT_UNAVAILABLE: 'a port the router should listen on cannot be bound',
   ZD_ERR_ABORTED: 'the deploy was aborted (signal or AbortSignal)',
+  ZD_ERR_GATE_CANNOT_DECIDE: 'an analysis step gets too little traffic to reach a decision within the maximum measurement window',
   ZD_ERR_MANIFEST: 'a k8s/ folder cannot be turned into fleet options',
   ZD_ERR_ROUTER_NOT_LOOPBACK: 'a router host or endpoint is not on loopback',
   ZD_ERR_ROUTER_INVALID_OPTION: 'a router option is out of range',
@@ -119,6 +120,18 @@ export class FlagValueError extends FleetUsageError {
     this.expected = expected
     this.received = received
     this.instead = instead
+  }
+}
+
+/**
+ * The analysis could not reach a decision at some step even if the release were perfect: the
+ * traffic the step's weight gets within the maximum measurement window is too little.
+ */
+export class GateCannotDecideError extends FleetUsageError {
+  override readonly code = ERROR_CODES.GATE_CANNOT_DECIDE
+  constructor(message: string, option: string) {
+    super(ERROR_CODES.GATE_CANNOT_DECIDE, message, { option })
+    this.name = 'GateCannotDecideError'
   }
 }
 

@@ -10,7 +10,7 @@ import { assertBindable, LOOPBACK } from '../core/ports.js'
 import { EXIT_CODES, exitCodeFor, reportFailures, withShares, type DeployExitCode, type Report, type Verdict } from '../report/report.js'
 import { blueGreen } from '../strategies/blue-green.js'
 import { canary } from '../strategies/canary.js'
-import { isProgressive } from '../strategies/progressive.js'
+import { checkGateCanDecide, isProgressive } from '../strategies/progressive.js'
 import { progressiveReport } from '../report/progressive.js'
 import { rolling } from '../strategies/rolling.js'
 import { createRouter, type Router } from '../router/router.js'
@@ -76,6 +76,7 @@ function noLoad(o: ResolvedDeployOptions): LoadResult {
  */
 export async function deploy(options: DeployOptions): Promise<Report> {
   const o = resolveDeployOptions(options)
+  checkGateCanDecide(o)
   const startedAt = new Date()
   const t0 = Date.now()
   const progress = (message: string): void => o.onProgress?.({ t: Date.now() - t0, message })

@@ -8,13 +8,46 @@ import { int, intMs, ms, num, seconds } from '../core/validate.js'
  * from an AnalysisTemplate (`AnalysisOptions`), with Argo Rollouts' semantics.
  */
 export interface AnalysisSettings {
-  /** A measurement whose 5xx share of requests is above this fails. @default 0.02 */
+  /**
+   * The error budget: the share of the revision's requests that may fail. Fixed gate: a window
+   * above it fails. Sequential gate: H0 of the test (rate ≤ budget) against H1 (rate ≥ effect × budget).
+   * @default 0.02
+   */
   readonly maxErrorRate?: number
-  /** A measurement whose p99 latency is above this fails. @default 300 */
+  /**
+   * The latency budget, a bucket boundary of the service's histogram. Fixed gate: a window whose p99
+   * is above it fails. Sequential gate: a binomial test on the requests slower than this (in-flight
+   * ones older than it included) against 1 % of them.
+   * @default 300
+   */
   readonly maxP99Ms?: number
-  /** Time between measurements, and the window each one covers (`rate(...[interval])`). Argo duration or ms. @default 5000 */
+  /**
+   * `sequential` (the embedded source's default): each measurement is Wald's SPRT, deciding as soon
+   * as the evidence is clear, within `minMeasurementMs`..`maxMeasurementMs`. `fixed` (the default
+   * with `prometheusUrl`, Argo's semantics): one window of `intervalMs` per measurement, judged
+   * against the budgets.
+   */
+  readonly gate?: 'sequential' | 'fixed'
+  /** Sequential gate: the chance of failing a revision that is within budget. @default 0.05 */
+  readonly alpha?: number
+  /** Sequential gate: the chance of passing a revision at effect × budget or worse. @default 0.05 */
+  readonly beta?: number
+  /** Sequential gate: H1 is a rate of `effect` × the budget (the indifference zone lies between). @default 3 */
+  readonly effect?: number
+  /** Sequential gate: no measurement passes before this long (a fault with a slow onset must have time to show). Argo duration or ms. @default 10000 */
+  readonly minMeasurementMs?: number | string
+  /** Sequential gate: a measurement still undecided after this long is inconclusive. Argo duration or ms. @default 120000 */
+  readonly maxMeasurementMs?: number | string
+  /**
+   * Embedded source: the router's resets, refusals, lost requests and timeouts of the revision
+   * count as its errors, and its requests in flight longer than `maxP99Ms` as slow — what the
+   * service's own histogram cannot see.
+   * @default true
+   */
+  readonly routerSignal?: boolean
+  /** Fixed gate: time between measurements, and the window each one covers (`rate(...[interval])`). Argo duration or ms. @default 5000 */
   readonly intervalMs?: number | string
-  /** Measurements per analysis run. @default 3 */
+  /** Measurements (sequential: decisions) per analysis run. @default 1 sequential, 3 fixed */
   readonly count?: number
   /** Failed measurements tolerated; one more fails the run. @default 0 */
   readonly failureLimit?: number
@@ -22,7 +55,7 @@ export interface AnalysisSettings {
   readonly inconclusiveLimit?: number
   /** Consecutive measurements that could not be taken (Prometheus down); one more errors the run. @default 4 (Argo's) */
   readonly consecutiveErrorLimit?: number
-  /** A window with fewer requests than this is inconclusive: too little traffic is never a pass. @default 20 */
+  /** Fixed gate: a window with fewer requests than this is inconclusive. Sequential gate: no pass on fewer requests. @default 20 */
   readonly minSamples?: number
   /** Embedded source: how often each instance's /metrics is scraped. @default min(1000, intervalMs / 4) */
   readonly scrapePeriodMs?: number
@@ -47,6 +80,13 @@ export interface AnalysisSettings {
 export interface ResolvedAnalysis {
   readonly maxErrorRate: number
   readonly maxP99Ms: number
+  readonly gate: 'sequential' | 'fixed'
+  readonly alpha: number
+  readonly beta: number
+  readonly effect: number
+  readonly minMeasurementMs: number
+  readonly maxMeasurementMs: number
+  readonly routerSignal: boolean
   readonly intervalMs: number
   readonly count: number
   readonly failureLimit: number
@@ -106,6 +146,9 @@ export interface ResolvedBlueGreen {
   readonly autoPromotionSeconds: number
 }
 
+/** The latency test's budget: the share of requests slower than `maxP99Ms` a p99 budget allows. */
+export const SLOW_BUDGET = 0.01
+
 export const DEFAULT_CANARY_WEIGHTS: readonly number[] = Object.freeze([1, 5, 25, 50, 100])
 
 function loopbackUrl(option: string, value: unknown): string | undefined {
@@ -121,11 +164,35 @@ export function resolveAnalysis(a: AnalysisSettings = {}): ResolvedAnalysis {
   const intervalMs = typeof a.intervalMs === 'string' ? parseArgoDuration(a.intervalMs, 'analysis.intervalMs') : ms('analysis.intervalMs', a.intervalMs, 5000, 100)
   if (intervalMs < 100) throw new InvalidOptionError('analysis.intervalMs', 'at least 100 ms', a.intervalMs)
   const prometheusUrl = loopbackUrl('analysis.prometheusUrl', a.prometheusUrl)
+  const gate = a.gate ?? (prometheusUrl === undefined ? 'sequential' : 'fixed')
+  if (gate !== 'sequential' && gate !== 'fixed') throw new InvalidOptionError('analysis.gate', "'sequential' or 'fixed'", a.gate)
+  if (gate === 'sequential' && prometheusUrl !== undefined) {
+    throw new InvalidOptionError('analysis.gate', "'fixed' with prometheusUrl (a Prometheus answers rates over fixed windows, the AnalysisTemplate's semantics)", gate)
+  }
+  const effect = num('analysis.effect', a.effect, 3, 1.1, 100)
+  const maxErrorRate = num('analysis.maxErrorRate', a.maxErrorRate, 0.02, 0, 1)
+  if (gate === 'sequential' && !(maxErrorRate > 0 && maxErrorRate * effect < 1)) {
+    throw new InvalidOptionError('analysis.maxErrorRate', `above 0 and below 1 / effect (${(1 / effect).toFixed(3)}) with the sequential gate`, maxErrorRate)
+  }
+  const duration = (option: string, v: number | string | undefined, fallback: number): number =>
+    v === undefined ? fallback : typeof v === 'string' ? parseArgoDuration(v, option) : num(option, v, fallback, 0)
+  const minMeasurementMs = duration('analysis.minMeasurementMs', a.minMeasurementMs, 10_000)
+  const maxMeasurementMs = duration('analysis.maxMeasurementMs', a.maxMeasurementMs, 120_000)
+  if (maxMeasurementMs < Math.max(minMeasurementMs, 100)) {
+    throw new InvalidOptionError('analysis.maxMeasurementMs', `at least analysis.minMeasurementMs (${minMeasurementMs} ms) and 100 ms`, a.maxMeasurementMs)
+  }
   return Object.freeze({
-    maxErrorRate: num('analysis.maxErrorRate', a.maxErrorRate, 0.02, 0, 1),
+    maxErrorRate,
     maxP99Ms: num('analysis.maxP99Ms', a.maxP99Ms, 300, 0),
+    gate,
+    alpha: num('analysis.alpha', a.alpha, 0.05, 0.0001, 0.25),
+    beta: num('analysis.beta', a.beta, 0.05, 0.0001, 0.25),
+    effect,
+    minMeasurementMs,
+    maxMeasurementMs,
+    routerSignal: a.routerSignal ?? true,
     intervalMs,
-    count: int('analysis.count', a.count, 3, 1),
+    count: int('analysis.count', a.count, gate === 'sequential' ? 1 : 3, 1),
     failureLimit: int('analysis.failureLimit', a.failureLimit, 0, 0),
     inconclusiveLimit: int('analysis.inconclusiveLimit', a.inconclusiveLimit, 1, 0),
     consecutiveErrorLimit: int('analysis.consecutiveErrorLimit', a.consecutiveErrorLimit, 4, 0),
@@ -138,6 +205,11 @@ export function resolveAnalysis(a: AnalysisSettings = {}): ResolvedAnalysis {
     errorRateQuery: a.errorRateQuery,
     p99Query: a.p99Query,
   })
+}
+
+/** The longest one analysis run can take, errored measurements aside. */
+export function analysisMaxMs(a: ResolvedAnalysis): number {
+  return a.gate === 'sequential' ? a.count * (a.maxMeasurementMs + a.scrapePeriodMs) : a.intervalMs * (a.count + 2)
 }
 
 /**

@@ -114,7 +114,8 @@ class L4Connection {
   private readonly requests: RequestFramingParser
   private readonly responses: ResponseFramingParser
   /** send time (ms) of each request forwarded and not yet answered, oldest first */
-  private outstanding: number[] = []
+  /** requests forwarded and not answered yet: when each was sent, and its in-flight entry */
+  private outstanding: Array<{ readonly t: number; readonly id: number }> = []
   private connected = false
   private upstreamEnded = false
   private framed = true
@@ -196,19 +197,20 @@ class L4Connection {
       this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, method: head.method }, 'request sent after upstream closed, lost')
       return
     }
-    this.outstanding.push(Date.now())
-    this.proxy.ctx.stats.inFlight++
+    this.outstanding.push({ t: Date.now(), id: stats.track(this.revision) })
+    stats.inFlight++
     this.responses.expectResponseTo(head.method)
   }
 
   private onResponse(head: ResponseHead): void {
     if (head.interim) return
-    if (this.outstanding.length === 0) {
+    const first = this.outstanding.shift()
+    if (first === undefined) {
       // no request of this connection is waiting for it: it settles none, so it is not a response
       this.proxy.ctx.stats.unsolicited(this.revision)
       this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, status: head.status }, 'response with no request outstanding, passed on, not counted')
     } else {
-      this.outstanding.shift()
+      this.proxy.ctx.stats.untrack(this.revision, first.id)
       this.proxy.ctx.stats.inFlight--
       this.proxy.ctx.stats.response(this.revision, head.status, this.endpoint.id)
     }
@@ -231,6 +233,7 @@ class L4Connection {
   private takeOutstanding(): number {
     const n = this.outstanding.length
     if (n > 0) {
+      for (const o of this.outstanding) this.proxy.ctx.stats.untrack(this.revision, o.id)
       this.outstanding = []
       this.proxy.ctx.stats.inFlight -= n
     }
@@ -298,7 +301,7 @@ class L4Connection {
   checkTimeout(now: number): void {
     const oldest = this.outstanding[0]
     if (oldest === undefined || this.dead) return
-    const since = Math.max(oldest, this.lastUpstreamData)
+    const since = Math.max(oldest.t, this.lastUpstreamData)
     if (now - since < this.proxy.ctx.options.requestTimeoutMs) return
     const answerable = this.responses.idle
     const n = this.fail('timeout')

@@ -164,10 +164,12 @@ export class L7Proxy implements RouterEngine {
     stats.request(revision)
     this.inFlight++
     stats.inFlight++
+    const tracked = stats.track(revision)
     let settled = false
     const settle = (): void => {
       if (settled) return
       settled = true
+      stats.untrack(revision, tracked)
       this.inFlight--
       stats.inFlight--
       if (this.closing && this.inFlight === 0) this.idle?.()

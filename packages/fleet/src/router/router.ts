@@ -92,6 +92,7 @@ export async function createRouter(options?: RouterOptions): Promise<Router> {
     },
     stats: () => ctx.stats.snapshot(),
     failureLog: () => ctx.stats.failureLog(),
+    inFlightOlderThan: (revision, ms) => ctx.stats.inFlightOlderThan(revision, ms),
     resetStats: () => ctx.stats.reset(),
     close() {
       closed ??= engine.close().then(() => log.info({ port }, 'router closed'))

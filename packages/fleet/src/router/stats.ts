@@ -59,6 +59,32 @@ export class StatsRecorder {
   openConnections = 0
   /** requests forwarded and not yet answered, failed or aborted (live, not reset by `reset()`) */
   inFlight = 0
+  /** per revision, when each request in flight was forwarded: the gate's view of hanging requests */
+  private readonly sentAt = new Map<string, Map<number, number>>()
+  private nextId = 0
+
+  /** A request forwarded to the revision is in flight from now; returns its entry for `untrack`. */
+  track(revision: string): number {
+    let m = this.sentAt.get(revision)
+    if (m === undefined) {
+      m = new Map()
+      this.sentAt.set(revision, m)
+    }
+    const id = this.nextId++
+    m.set(id, Date.now())
+    return id
+  }
+
+  untrack(revision: string, id: number): void {
+    this.sentAt.get(revision)?.delete(id)
+  }
+
+  /** The revision's requests in flight for longer than ms, now. */
+  inFlightOlderThan(revision: string, ms: number, now = Date.now()): number {
+    let n = 0
+    for (const t of this.sentAt.get(revision)?.values() ?? []) if (now - t > ms) n++
+    return n
+  }
 
   private rev(revision: string): RevisionStats {
     let s = this.byRevision.get(revision)

@@ -157,6 +157,8 @@ export interface Router {
   stats(): RouterStats
   /** every failure since the last `resetStats()`, up to a cap, with its time, cause, revision and instance */
   failureLog(): FailureLog
+  /** The revision's requests forwarded more than ms ago and not settled yet (l4 and l7). */
+  inFlightOlderThan(revision: string, ms: number): number
   resetStats(): void
   /** Stop listening, end client connections gracefully, destroy what is left after `closeTimeoutMs`. */
   close(): Promise<void>

@@ -1,5 +1,6 @@
 import { startExactLoad, type ExactLoad } from '../load/exact-client.js'
 import { LOOPBACK } from '../core/ports.js'
+import { analysisMaxMs } from '../options/progressive.js'
 import { Progressive, type Detection, type ProgressiveResult } from './progressive.js'
 import { createRouter, type Router } from '../router/router.js'
 import type { Strategy, StrategyContext } from './types.js'
@@ -80,6 +81,7 @@ export const blueGreen: Strategy = {
       p.period(`active ${blue.name}`, { [blue.name]: 1 }, { [blue.name]: 1 })
       preview = await createRouter({ mode: o.router, host: LOOPBACK, port: bg.previewPort })
       const pv = preview
+      p.addRouter(pv)
       // the preview Service's endpoints: green's ready instances, kept in sync like an endpoints controller
       const sync = (): void => {
         const ready = new Set(ctx.fleet.live(green.name).filter((i) => i.ready).map((i) => i.id))
@@ -102,7 +104,7 @@ export const blueGreen: Strategy = {
       if (bg.prePromotionAnalysis) {
         const a = o.analysis
         const clients = Math.max(1, Math.min(20, Math.ceil(bg.previewRate / 5)))
-        const maxMs = a.intervalMs * (a.count + 2) + 30_000
+        const maxMs = analysisMaxMs(a) + 30_000
         synthetic = startExactLoad({
           url: `http://127.0.0.1:${pv.port}${o.load.path}`,
           saturating: 0,

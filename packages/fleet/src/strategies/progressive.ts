@@ -1,8 +1,11 @@
 import path from 'node:path'
-import { ScrapeSource, runAnalysis, type AnalysisRun, type Measurement, type MetricsSource } from '../analysis/analysis.js'
+import { GateCannotDecideError } from '../core/errors.js'
+import { minRequestsToAccept } from '../analysis/sprt.js'
+import { gateDesigns, ScrapeSource, runAnalysis, type AnalysisRun, type Measurement, type MetricsSource, type RevisionSignal } from '../analysis/analysis.js'
+import type { Router } from '../router/router.js'
 import type { Instance } from '../runtime/instance.js'
 import { PrometheusSource, writeTargetsFile } from '../analysis/promql.js'
-import type { ResolvedRevision } from '../options/deploy.js'
+import type { ResolvedDeployOptions, ResolvedRevision } from '../options/deploy.js'
 import type { StrategyContext, StrategyResult } from './types.js'
 
 /** Desired, achievable and observed traffic shares of one period at a fixed weight. */
@@ -78,6 +81,8 @@ export class Progressive {
   #period: { from: number; label: string; desired: Record<string, number>; achievable: Record<string, number>; requests: Record<string, number>; errors: Record<string, number> } | undefined
   #targetsTimer: NodeJS.Timeout | undefined
   #sources: MetricsSource[] = []
+  /** routers besides the deploy's that carry traffic to a revision (blue-green's preview) */
+  readonly #routers: Router[] = []
 
   constructor(ctx: StrategyContext) {
     this.ctx = ctx
@@ -156,15 +161,44 @@ export class Progressive {
     return this.ctx.fleet.all().filter((i) => i.revision.name === rev.name && i.state !== 'stopped' && i.everStarted)
   }
 
+  /** Another router whose traffic to a revision the gate must see (blue-green's preview). */
+  addRouter(router: Router): void {
+    this.#routers.push(router)
+  }
+
+  /** What the routers saw of the revision that its histogram cannot show: failures, hanging requests. */
+  signal(rev: ResolvedRevision): RevisionSignal {
+    const routers = (): Router[] => [this.ctx.router, ...this.#routers]
+    return {
+      failures: () => {
+        let n = 0
+        for (const r of routers()) {
+          const f = r.stats().byRevision[rev.name]?.failures
+          if (f) n += f.refused + f.reset + f.lost + f.timeout
+        }
+        return n
+      },
+      inFlightOlderThan: (ms) => routers().reduce((n, r) => n + r.inFlightOlderThan(rev.name, ms), 0),
+    }
+  }
+
   source(rev: ResolvedRevision): MetricsSource {
     const a = this.ctx.options.analysis
-    const s = a.source === 'prometheus' ? new PrometheusSource(a, rev.name) : new ScrapeSource(() => this.targets(rev), a.scrapePeriodMs)
+    const s =
+      a.source === 'prometheus'
+        ? new PrometheusSource(a, rev.name)
+        : new ScrapeSource(() => this.targets(rev), a.scrapePeriodMs, { maxP99Ms: a.maxP99Ms, signal: a.routerSignal ? this.signal(rev) : undefined })
     this.#sources.push(s)
     return s
   }
 
   async analyse(name: string, source: MetricsSource): Promise<AnalysisRun> {
-    this.ctx.step('analysis', `${name}: start (${this.ctx.options.analysis.count} × ${this.ctx.options.analysis.intervalMs} ms, ${this.ctx.options.analysis.source})`)
+    const a = this.ctx.options.analysis
+    const shape =
+      a.gate === 'sequential'
+        ? `${a.count} sequential decision${a.count > 1 ? 's' : ''}, each ${a.minMeasurementMs / 1000}..${a.maxMeasurementMs / 1000} s`
+        : `${a.count} × ${a.intervalMs} ms`
+    this.ctx.step('analysis', `${name}: start (${shape}, ${a.source}${a.source === 'metrics' && a.routerSignal ? ' + router' : ''})`)
     const run = await runAnalysis({
       name,
       settings: this.ctx.options.analysis,
@@ -229,4 +263,60 @@ export function fractions(weights: Readonly<Record<string, number>>): Record<str
   const out: Record<string, number> = {}
   for (const [k, v] of Object.entries(weights)) out[k] = sum === 0 ? 0 : v / sum
   return out
+}
+
+/** One place an analysis runs, and the traffic it can expect there. */
+export interface GateStep {
+  readonly name: string
+  /** requests per second the revision under test gets at this step */
+  readonly rate: number
+}
+
+/** Where the deploy's analyses run and how much traffic each gets, from the options alone. */
+export function gateSteps(o: ResolvedDeployOptions): GateStep[] {
+  if (o.strategy === 'blue-green') {
+    const out: GateStep[] = []
+    if (o.blueGreen.prePromotionAnalysis) out.push({ name: 'pre-promotion (preview)', rate: o.blueGreen.previewRate })
+    if (o.blueGreen.postPromotionAnalysis) out.push({ name: 'post-promotion', rate: o.load.rate })
+    return out
+  }
+  if (o.strategy !== 'canary') return []
+  const n = o.replicas
+  const out: GateStep[] = []
+  let weight = 0
+  for (const [i, s] of o.canary.steps.entries()) {
+    if ('setWeight' in s) weight = s.setWeight
+    else if ('analysis' in s) {
+      const canaryN = weight === 0 ? 0 : Math.max(1, Math.ceil((weight * n) / 100))
+      // l4: new connections spread over the instances of both revisions (canary.ts)
+      const share = o.router === 'l7' ? weight / 100 : weight >= 100 ? 1 : canaryN / n
+      out.push({ name: `step ${i + 1} (weight ${weight})`, rate: o.load.rate * share })
+    }
+  }
+  return out
+}
+
+/**
+ * Before anything starts: every analysis must be able to decide for a perfect release, i.e.
+ * the requests its step gets within `maxMeasurementMs` reach twice the fewest any acceptance
+ * takes (the margin absorbs pacing and a few failures). Otherwise the gate could only end
+ * inconclusive there, and the deploy could never promote: a usage error (exit 64).
+ */
+export function checkGateCanDecide(o: ResolvedDeployOptions): void {
+  const a = o.analysis
+  if (a.gate !== 'sequential' || o.strategy === 'rolling') return
+  const d = gateDesigns(a)
+  const need = Math.max(2 * Math.max(minRequestsToAccept(d.errorRate), minRequestsToAccept(d.slow)), a.minSamples)
+  for (const s of gateSteps(o)) {
+    const expected = (s.rate * a.maxMeasurementMs) / 1000
+    if (expected >= need) continue
+    const rateFlag = s.name.startsWith('pre-promotion') ? '--preview-rate' : '--rate'
+    throw new GateCannotDecideError(
+      `analysis at ${s.name} cannot decide: it gets about ${s.rate.toFixed(1)} req/s, ${expected.toFixed(0)} requests in --max-measurement-ms ${a.maxMeasurementMs}, ` +
+        `and passing a release within --max-error-rate ${a.maxErrorRate} and --max-p99-ms ${a.maxP99Ms} at --alpha ${a.alpha} --beta ${a.beta} --effect ${a.effect} takes at least ${need} ` +
+        `(twice the ${Math.max(minRequestsToAccept(d.errorRate), minRequestsToAccept(d.slow))} of a release without one failure); ` +
+        `raise ${rateFlag}, the step's weight (--steps) or --max-measurement-ms, or loosen the budgets`,
+      'analysis.maxMeasurementMs',
+    )
+  }
 }
