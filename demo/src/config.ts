@@ -8,6 +8,8 @@ export interface DemoConfig {
   readonly framework: 'fastify' | 'express'
   readonly version: string
   readonly failRate: number
+  /** share of `GET /` answered by resetting the connection (no response, nothing in the histogram) */
+  readonly resetRate: number
   /** FAIL_RATE applies only this long after the first `GET /` */
   readonly failAfterMs: number
   /** FAIL_RATE applies only after this many `GET /` */
@@ -93,6 +95,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     framework,
     version: env.APP_VERSION ?? 'v1',
     failRate: num(env, 'FAIL_RATE', 0, 0, 1),
+    resetRate: num(env, 'RESET_RATE', 0, 0, 1),
     failAfterMs: num(env, 'FAIL_AFTER_MS', 0, 0, 3_600_000),
     failAfterRequests: num(env, 'FAIL_AFTER_REQUESTS', 0, 0, 1e9),
     latencyMs: num(env, 'LATENCY_MS', 0, 0, 600_000),

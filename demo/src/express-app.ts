@@ -5,7 +5,7 @@ import type { Lifecycle } from '@zerodrop/lifecycle'
 import type { DemoConfig } from './config.js'
 import { addDemoChecks } from './checks.js'
 import { addWebSockets, serveEventStream } from './longlived.js'
-import { rootResponse, slowResponse } from './work.js'
+import { maybeReset, rootResponse, slowResponse } from './work.js'
 import { startItems } from './items/items.js'
 import { expressItemsRoutes } from './items/routes.js'
 
@@ -27,7 +27,8 @@ export async function expressApp(config: DemoConfig): Promise<{ server: http.Ser
   const items = await startItems(config, (fields, msg) => lifecycle.logger.info(fields, msg))
   lifecycle.onShutdown('database', () => items.db.destroy())
   expressItemsRoutes(app, express.json(), items.store, (fields, msg) => lifecycle.logger.error(fields, msg))
-  app.get('/', async (_req, res) => {
+  app.get('/', async (req, res) => {
+    if (maybeReset(config, req.socket)) return
     const r = await rootResponse(config)
     res.status(r.status).json(r.body)
   })

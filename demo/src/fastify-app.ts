@@ -3,7 +3,7 @@ import { fastifyLifecycle } from '@zerodrop/lifecycle/fastify'
 import type { DemoConfig } from './config.js'
 import { addDemoChecks } from './checks.js'
 import { addWebSockets, serveEventStream } from './longlived.js'
-import { rootResponse, slowResponse } from './work.js'
+import { maybeReset, rootResponse, slowResponse } from './work.js'
 import { startItems } from './items/items.js'
 import { fastifyItemsRoutes } from './items/routes.js'
 
@@ -25,7 +25,8 @@ export async function fastifyApp(config: DemoConfig): Promise<FastifyInstance> {
   const items = await startItems(config, (fields, msg) => app.log.info(fields, msg))
   app.lifecycle.onShutdown('database', () => items.db.destroy())
   fastifyItemsRoutes(app, items.store)
-  app.get('/', async (_req, reply) => {
+  app.get('/', async (req, reply) => {
+    if (maybeReset(config, req.raw.socket)) return reply.hijack()
     const r = await rootResponse(config)
     return reply.code(r.status).send(r.body)
   })

@@ -24,6 +24,17 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
+/**
+ * RESET_RATE: resets the request's connection instead of answering (a crash mid-request, as
+ * the client and the router see it); the response never finishes, so the service's own
+ * histogram never sees it. Returns true when it did.
+ */
+export function maybeReset(config: DemoConfig, socket: { resetAndDestroy(): unknown }): boolean {
+  if (config.resetRate <= 0 || Math.random() >= config.resetRate) return false
+  socket.resetAndDestroy()
+  return true
+}
+
 /** `?ms=N` bounded to 60 s. */
 export function slowMs(url: string | undefined): number {
   const m = /[?&]ms=(\d+)/.exec(url ?? '')

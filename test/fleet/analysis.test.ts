@@ -155,7 +155,7 @@ describe('Prometheus text and histogram math', () => {
 })
 
 describe('measurements and runs (Argo Rollouts semantics)', () => {
-  const s = resolveAnalysis({ intervalMs: 100, count: 3, minSamples: 20, failureLimit: 0, inconclusiveLimit: 1 })
+  const s = resolveAnalysis({ gate: 'fixed', intervalMs: 100, count: 3, minSamples: 20, failureLimit: 0, inconclusiveLimit: 1 })
   const m = (samples: number, errorRate: number, p99Seconds: number, error?: string): RawMeasurement => ({ samples, errorRate, p99Seconds, ...(error ? { error } : {}) })
 
   it('judges one measurement: too few samples is inconclusive (never a pass), a breach fails, NaN is inconclusive', () => {
@@ -193,6 +193,11 @@ describe('measurements and runs (Argo Rollouts semantics)', () => {
     const inc = await runWith([m(3, 0, 0.01)])
     expect(inc.phase).toBe('inconclusive')
     expect(inc.measurements).toHaveLength(2)
+    // Argo: errored measurements are counted apart, never towards count — error, error, successful is not a pass of 3
+    const errored = await runWith([m(Number.NaN, Number.NaN, Number.NaN, 'down'), m(Number.NaN, Number.NaN, Number.NaN, 'down'), m(50, 0, 0.01)])
+    expect(errored.phase).toBe('successful')
+    expect(errored.measurements).toHaveLength(5)
+    expect(errored.measurements.filter((x) => x.phase === 'successful')).toHaveLength(3)
   })
 
   it('durations, steps and queries', () => {

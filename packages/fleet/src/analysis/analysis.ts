@@ -51,9 +51,12 @@ export interface TestDetail {
   /** the fewest k that fail at this n, and the most k that pass (−1: none yet) */
   readonly failAt: number
   readonly passAt: number
-  readonly decision: 'failed' | 'successful' | 'inconclusive'
+  /** `undecided`: the measurement ended on the other test before this one decided */
+  readonly decision: 'failed' | 'successful' | 'inconclusive' | 'undecided'
   /** ms into the measurement when it decided */
   readonly atMs: number
+  /** requests the last scrape added (what the decision may overshoot its boundary by) */
+  readonly batch: number
 }
 
 export interface Measurement {
@@ -253,11 +256,11 @@ export function gateDesigns(s: ResolvedAnalysis): { errorRate: SprtDesign; slow:
   return { errorRate: sprtDesign(s.maxErrorRate, s.effect, s.alpha, s.beta), slow: sprtDesign(SLOW_BUDGET, s.effect, s.alpha, s.beta) }
 }
 
-function detail(d: SprtDesign, st: MetricState, n: number, k: number, atMs: number): TestDetail {
+function detail(d: SprtDesign, st: MetricState, n: number, k: number, atMs: number, batch: number): TestDetail {
   const dn = st.decision === 'continue' ? n : st.n
   const dk = st.decision === 'continue' ? k : st.k
-  const decision = st.decision === 'reject' ? 'failed' : st.decision === 'accept' ? 'successful' : 'inconclusive'
-  return { n: dn, k: dk, estimate: dn > 0 ? dk / dn : Number.NaN, p0: d.p0, p1: d.p1, failAt: rejectBoundary(d, dn), passAt: acceptBoundary(d, dn), decision, atMs: st.decision === 'continue' ? atMs : st.atMs }
+  const decision = st.decision === 'reject' ? 'failed' : st.decision === 'accept' ? 'successful' : st.decision === 'inconclusive' ? 'inconclusive' : 'undecided'
+  return { n: dn, k: dk, estimate: dn > 0 ? dk / dn : Number.NaN, p0: d.p0, p1: d.p1, failAt: rejectBoundary(d, dn), passAt: acceptBoundary(d, dn), decision, atMs: st.decision === 'continue' ? atMs : st.atMs, batch }
 }
 
 const pctText = (x: number): string => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(1)} %`)
@@ -278,12 +281,14 @@ export async function measureSequential(o: RunAnalysisOptions): Promise<Measurem
   const designs = gateDesigns(s)
   const limits: SequentialLimits = { minMs: s.minMeasurementMs, maxMs: s.maxMeasurementMs, minSamples: s.minSamples }
   await source.begin()
-  const start = Date.now()
+  const start = o.now()
   let e: MetricState = { decision: 'continue' }
   let l: MetricState = { decision: 'continue' }
+  let lastE = 0
+  let lastL = 0
   for (;;) {
-    await o.wait(Math.min(s.scrapePeriodMs, Math.max(0, start + s.maxMeasurementMs - Date.now())))
-    const elapsed = Date.now() - start
+    await o.wait(Math.min(s.scrapePeriodMs, Math.max(0, start + s.maxMeasurementMs - o.now())))
+    const elapsed = o.now() - start
     const c = await source.counts()
     const p99Ms = c.p99Seconds * 1000
     if (c.error !== undefined) {
@@ -297,8 +302,11 @@ export async function measureSequential(o: RunAnalysisOptions): Promise<Measurem
     l = step(designs.slow, limits, l, nL, kL, elapsed)
     const failed = e.decision === 'reject' || l.decision === 'reject'
     const done = failed || (e.decision !== 'continue' && l.decision !== 'continue')
+    const batches = { e: nE - lastE, l: nL - lastL }
+    lastE = nE
+    lastL = nL
     if (!done) continue
-    const tests = { errorRate: detail(designs.errorRate, e, nE, kE, elapsed), slow: detail(designs.slow, l, nL, kL, elapsed) }
+    const tests = { errorRate: detail(designs.errorRate, e, nE, kE, elapsed, batches.e), slow: detail(designs.slow, l, nL, kL, elapsed, batches.l) }
     const phases = { errorRate: phaseOf(e), p99: phaseOf(l) }
     const phase: MeasurementPhase = failed ? 'failed' : phases.errorRate === 'successful' && phases.p99 === 'successful' ? 'successful' : 'inconclusive'
     const signals = { histogramRequests: c.requests, errors5xx: c.errors, routerErrors: c.routerErrors, slowFinished: c.slow, slowInFlight: c.slowInFlight, slowAboveMs: c.slowAboveMs }

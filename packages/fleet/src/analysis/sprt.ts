@@ -91,12 +91,15 @@ export type MetricState =
 /**
  * One metric's sequential decision, fed cumulative counts as they arrive: a rejection counts at
  * once; an acceptance only after `minMs` and `minSamples`; undecided at `maxMs` is inconclusive.
- * A decided metric stays decided (the test stops there).
+ * A rejection is final. An acceptance is kept while the measurement goes on (the other metric may
+ * still be deciding) but a later crossing of the rejection boundary still rejects: Ville's bound
+ * covers every crossing, and the gate keeps watching what it already passed.
  */
 export function step(d: SprtDesign, limits: SequentialLimits, state: MetricState, n: number, k: number, elapsedMs: number): MetricState {
-  if (state.decision !== 'continue') return state
+  if (state.decision === 'reject' || state.decision === 'inconclusive') return state
   const x = sprtDecision(d, n, k)
   if (x === 'reject') return { decision: 'reject', n, k, atMs: elapsedMs }
+  if (state.decision === 'accept') return { decision: 'accept', n, k, atMs: state.atMs }
   if (x === 'accept' && elapsedMs >= limits.minMs && n >= limits.minSamples) return { decision: 'accept', n, k, atMs: elapsedMs }
   if (elapsedMs >= limits.maxMs) return { decision: 'inconclusive', n, k, atMs: elapsedMs }
   return state

@@ -151,6 +151,12 @@ export const SLOW_BUDGET = 0.01
 
 export const DEFAULT_CANARY_WEIGHTS: readonly number[] = Object.freeze([1, 5, 25, 50, 100])
 
+function bool(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new InvalidOptionError(option, 'true or false', value)
+  return value
+}
+
 function loopbackUrl(option: string, value: unknown): string | undefined {
   if (value === undefined) return undefined
   const url = loopbackHttpUrl(value)
@@ -190,7 +196,7 @@ export function resolveAnalysis(a: AnalysisSettings = {}): ResolvedAnalysis {
     effect,
     minMeasurementMs,
     maxMeasurementMs,
-    routerSignal: a.routerSignal ?? true,
+    routerSignal: bool('analysis.routerSignal', a.routerSignal, true),
     intervalMs,
     count: int('analysis.count', a.count, gate === 'sequential' ? 1 : 3, 1),
     failureLimit: int('analysis.failureLimit', a.failureLimit, 0, 0),
@@ -254,12 +260,6 @@ export function resolveCanary(c: CanaryOptions = {}): ResolvedCanary {
     throw new InvalidOptionError(at, '{ setWeight }, { pause: { duration } } or { analysis }', s)
   })
   return Object.freeze({ steps, abortScaleDownDelaySeconds: seconds('canary.abortScaleDownDelaySeconds', c.abortScaleDownDelaySeconds, 0) })
-}
-
-function bool(option: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw new InvalidOptionError(option, 'true or false', value)
-  return value
 }
 
 export function resolveBlueGreen(b: BlueGreenOptions = {}): ResolvedBlueGreen {

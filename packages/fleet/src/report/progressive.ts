@@ -4,29 +4,46 @@ import type { ResolvedAnalysis, ResolvedBlueGreen, ResolvedCanary } from '../opt
 import type { ProgressiveRecord } from '../strategies/progressive.js'
 
 /**
- * What an injected bad release cost, against what its exposure allows: the bound is
- * Σ over the periods the release was exposed to users before the abort of
- * (its share of traffic × the router's request rate × the period's length) × its error rate —
- * weight × request rate × error rate × detection time, with the weight as it changed step by step
- * (l7: the desired weight; l4: the share of instances, what new connections get).
+ * What a release the gate stopped cost its users (its blast radius), against what the gate allows.
+ * Failed = every request of the release that did not get a 2xx while it was exposed (its own
+ * non-2xx answers, and what the router saw lost, reset, refused, timed out or abandoned), plus its
+ * failures after the weight went to 0 until its drain began (the canary waits for the requests
+ * it had in flight at weight 0 to settle before SIGTERM), and its own non-2xx answers during the
+ * drain. Its lost/reset/… requests once the drain began are not here: they are the drain's, and
+ * count as drops. The bound has three terms, each shown:
+ * - gate: for every measurement of the release, the failures at which its error test would have
+ *   failed at the n it ended with (the test never let more through unnoticed), less one where it
+ *   did not fail;
+ * - last batch: the requests of the scrape that decided (the decision may overshoot its boundary
+ *   by at most that many);
+ * - after weight 0: its requests in flight when the weight went to 0, plus those that still reached
+ *   it (l4: on connections pinned to it until its instances drained).
+ * Pauses between analyses are outside the gate's sight, so their failures are not bounded.
  */
 export interface BadRelease {
   readonly revision: string
-  /** non-2xx answers the release gave users (the router's count); not among `dropped` */
+  /** the analysis phase that stopped it */
+  readonly stoppedBy: 'failed' | 'inconclusive' | 'error'
+  /** its failed requests, the blast radius: `failedBeforeAbort + non2xxAfterAbort`; not among `dropped` */
   readonly failed: number
-  /** of those, answered before the abort was ordered */
+  /** while exposed, before the weight went to 0 (all kinds) */
   readonly failedBeforeAbort: number
-  /** its 5xx share of all its requests (router) */
-  readonly errorRate: number
+  /** after the weight went to 0: whatever failed before its drain began, and its own non-2xx answers during the drain */
+  readonly non2xxAfterAbort: number
+  /** its lost/reset/refused/timed-out/aborted requests once its drain began: drops of the drain, counted in `dropped` */
+  readonly droppedAfterAbort: number
+  /** requests it got while exposed, before the weight went to 0 */
+  readonly requestsBeforeAbort: number
   /** Σ share × requests over the exposed periods: the requests the weight entitled it to */
   readonly entitledRequests: number
-  /** requests it actually got in those periods */
-  readonly requestsBeforeAbort: number
+  /** its failed share of its requests while exposed */
+  readonly errorRate: number
   /** router requests per second over the exposure */
   readonly rate: number
   /** ms from exposure to the abort */
   readonly exposureMs: number
-  /** errorRate × entitledRequests */
+  readonly terms: { readonly gate: number; readonly lastBatch: number; readonly afterAbort: number }
+  /** gate + lastBatch + afterAbort */
   readonly bound: number
   readonly withinBound: boolean
 }
@@ -35,43 +52,71 @@ export interface ProgressiveReport extends ProgressiveRecord {
   readonly badRelease: BadRelease | undefined
 }
 
-/** Allowance over the bound for requests in flight at the step boundaries and the abort. */
-export const BOUND_SLACK = 3
-
-export function progressiveReport(record: ProgressiveRecord, accounting: Accounting, to: string): ProgressiveReport {
+export function progressiveReport(record: ProgressiveRecord, _accounting: Accounting, to: string): ProgressiveReport {
   if (!record.judgedBad || record.detection === undefined) return { ...record, badRelease: undefined }
   const d = record.detection
-  const acc = accounting.byRevision[to]
-  const exposed = record.periods.filter((p) => (p.achievable[to] ?? 0) > 0 && p.from < d.abortAt)
   let entitled = 0
   let got = 0
   let failedBeforeAbort = 0
+  let non2xxAfterAbort = 0
+  let droppedAfterAbort = 0
+  let requestsAfterAbort = 0
   let total = 0
   let ms = 0
-  for (const p of exposed) {
+  for (const p of record.periods) {
+    if (p.from >= (d.drainAt ?? d.abortAt)) {
+      // its drain: its own answers are still its blast radius; a request its drain cuts is a drop
+      non2xxAfterAbort += p.non2xx[to] ?? 0
+      droppedAfterAbort += p.failures[to] ?? 0
+      requestsAfterAbort += p.requests[to] ?? 0
+      continue
+    }
+    if (p.from >= d.abortAt) {
+      // weight 0, before its drain: requests it had in flight, and (l4) those on connections pinned to it
+      non2xxAfterAbort += (p.non2xx[to] ?? 0) + (p.failures[to] ?? 0)
+      requestsAfterAbort += p.requests[to] ?? 0
+      continue
+    }
+    failedBeforeAbort += (p.non2xx[to] ?? 0) + (p.failures[to] ?? 0)
+    if ((p.achievable[to] ?? 0) <= 0) continue
     const sum = Object.values(p.requests).reduce((a, b) => a + b, 0)
     entitled += (p.achievable[to] ?? 0) * sum
     got += p.requests[to] ?? 0
-    failedBeforeAbort += p.errors[to] ?? 0
     total += sum
     ms += p.to - p.from
   }
-  const errorRate = acc && acc.requests > 0 ? acc.status['5xx'] / acc.requests : 0
-  const bound = errorRate * entitled
-  const failed = acc?.non2xx ?? 0
+  let gate = 0
+  let lastBatch = 0
+  let stoppedBy: BadRelease['stoppedBy'] = 'failed'
+  for (const a of record.analyses) {
+    if (a.phase !== 'successful') stoppedBy = a.phase === 'failed' ? 'failed' : a.phase === 'error' ? 'error' : 'inconclusive'
+    for (const m of a.measurements) {
+      const t = m.tests?.errorRate
+      if (t === undefined) continue
+      gate += m.phase === 'failed' ? t.failAt : Math.max(0, t.failAt - 1)
+      if (m === a.measurements.at(-1) && a.phase !== 'successful') lastBatch += Math.max(t.batch, m.tests?.slow.batch ?? 0)
+    }
+  }
+  const afterAbort = (d.inFlightAtAbort ?? 0) + requestsAfterAbort
+  const bound = gate + lastBatch + afterAbort
+  const failed = failedBeforeAbort + non2xxAfterAbort
   return {
     ...record,
     badRelease: {
       revision: to,
+      stoppedBy,
       failed,
       failedBeforeAbort,
-      errorRate,
-      entitledRequests: entitled,
+      non2xxAfterAbort,
+      droppedAfterAbort,
       requestsBeforeAbort: got,
+      entitledRequests: entitled,
+      errorRate: got > 0 ? failedBeforeAbort / got : 0,
       rate: ms > 0 ? (total * 1000) / ms : 0,
       exposureMs: ms,
+      terms: { gate, lastBatch, afterAbort },
       bound,
-      withinBound: failed <= Math.ceil(bound) + BOUND_SLACK,
+      withinBound: failed <= bound,
     },
   }
 }
@@ -82,15 +127,8 @@ export function progressiveReport(record: ProgressiveRecord, accounting: Account
  * the abort (at most 7 allowed)`; `9 failed > bound 3.4 + 3 in flight allowed: ABOVE the bound`.
  */
 export function boundWording(b: Pick<BadRelease, 'failed' | 'bound' | 'withinBound'>): string {
-  // enough digits that the printed bound sits on the same side of the count as the real one (12.96, not 13.0, for 13)
-  let digits = 1
-  while (digits < 4 && b.failed > b.bound && Number(b.bound.toFixed(digits)) >= b.failed) digits++
-  const bound = b.bound.toFixed(digits)
-  if (b.failed <= b.bound) return `${b.failed} failed ≤ bound ${bound}`
-  if (b.withinBound) {
-    return `${b.failed} failed ≤ bound ${bound} + ${Math.ceil(b.failed - b.bound)} in flight at the step boundaries and the abort (at most ${Math.ceil(b.bound) + BOUND_SLACK} allowed)`
-  }
-  return `${b.failed} failed > bound ${bound} + ${BOUND_SLACK} in flight allowed: ABOVE the bound`
+  // the bound is a count (each term is): the printed number is the real one
+  return b.failed <= b.bound ? `${b.failed} failed ≤ bound ${b.bound}` : `${b.failed} failed > bound ${b.bound}: ABOVE the bound (reported; still exit 2)`
 }
 
 const pct = (x: number): string => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(x < 0.1 && x > 0 ? 1 : 0)}%`)
@@ -99,6 +137,10 @@ const secs = (ms: number | undefined): string => (ms === undefined ? '-' : `${(m
 function runLine(a: AnalysisRun): string[] {
   const out = [`  ${a.name} (${a.source}): ${a.phase.toUpperCase()} +${secs(a.startedAt)} → +${secs(a.endedAt)}: ${a.message}`]
   for (const m of a.measurements) {
+    if (m.tests) {
+      out.push(`    +${secs(m.t)} ${m.phase.padEnd(12)} ${m.message}`)
+      continue
+    }
     out.push(
       `    +${secs(m.t)} ${m.phase.padEnd(12)} ${Number.isNaN(m.samples) ? '?' : m.samples} requests, error rate ${pct(m.errorRate)} (${m.phases.errorRate}), p99 ${Number.isNaN(m.p99Ms) ? 'n/a' : `${m.p99Ms.toFixed(0)} ms`} (${m.phases.p99})`,
     )
@@ -129,9 +171,10 @@ export function formatProgressive(r: ProgressiveReport): string {
   const b = r.badRelease
   if (b) {
     out.push(
-      `bad release ${b.revision}: ${b.failed} failed requests (${b.failedBeforeAbort} before the abort) vs bound ${b.bound.toFixed(1)} = ` +
-        `error rate ${pct(b.errorRate)} × ${b.entitledRequests.toFixed(0)} requests its weight allowed (${b.rate.toFixed(0)} req/s × ${secs(b.exposureMs)} exposed, weighted); ` +
-        `it got ${b.requestsBeforeAbort}: ${boundWording(b)}`,
+      `blast radius ${b.revision} (stopped by the gate, ${b.stoppedBy}): ${b.failed} failed requests = ${b.failedBeforeAbort} while exposed + ${b.non2xxAfterAbort} after weight 0; ` +
+        `bound ${b.bound} = ${b.terms.gate} gate boundary + ${b.terms.lastBatch} last scrape batch + ${b.terms.afterAbort} requests in flight or pinned after weight 0: ` +
+        `${boundWording(b)}; it got ${b.requestsBeforeAbort} requests in ${secs(b.exposureMs)} exposed` +
+        (b.droppedAfterAbort > 0 ? `; ${b.droppedAfterAbort} of its requests were dropped after weight 0 (by its drain: counted as drops)` : ''),
     )
   }
   for (const n of r.notes) out.push(`note      ${n}`)
@@ -140,9 +183,12 @@ export function formatProgressive(r: ProgressiveReport): string {
 
 /** One line of the analysis, canary and blue-green settings for the report's header. */
 export function formatAnalysisParameters(a: ResolvedAnalysis, c: ResolvedCanary | undefined, bg: ResolvedBlueGreen | undefined): string {
+  const signals = a.source === 'prometheus' ? `Prometheus ${a.prometheusUrl ?? ''}` : `each instance's /metrics${a.routerSignal ? ' + the router\'s failures and in-flight ages' : ''}`
   const parts = [
-    `analysis (${a.source === 'prometheus' ? `Prometheus ${a.prometheusUrl ?? ''}` : 'each instance\'s /metrics'}): error rate <= ${a.maxErrorRate}, p99 <= ${a.maxP99Ms} ms`,
-    `${a.count} x ${a.intervalMs} ms, failureLimit ${a.failureLimit}, inconclusiveLimit ${a.inconclusiveLimit}, minSamples ${a.minSamples}`,
+    `analysis (${signals}): error rate <= ${a.maxErrorRate}, p99 <= ${a.maxP99Ms} ms`,
+    a.gate === 'sequential'
+      ? `sequential (SPRT, alpha ${a.alpha}, beta ${a.beta}, H1 at ${a.effect} x budget), ${a.count} decision${a.count > 1 ? 's' : ''} of ${a.minMeasurementMs / 1000}..${a.maxMeasurementMs / 1000} s, failureLimit ${a.failureLimit}, inconclusiveLimit ${a.inconclusiveLimit}, minSamples ${a.minSamples}`
+      : `${a.count} x ${a.intervalMs} ms, failureLimit ${a.failureLimit}, inconclusiveLimit ${a.inconclusiveLimit}, minSamples ${a.minSamples}`,
   ]
   if (c) {
     const steps = c.steps.map((s) => ('setWeight' in s ? `w${s.setWeight}` : 'pause' in s ? `pause ${s.pause.durationMs} ms` : 'analysis'))

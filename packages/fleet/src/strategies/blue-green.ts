@@ -134,7 +134,7 @@ export const blueGreen: Strategy = {
             stableRestoredAt: ctx.now(),
             abortToStableMs: 0,
           }
-          return await finish({ outcome: 'rolled-back', reason, completedAt: ctx.now() }, run.phase === 'failed', detection)
+          return await finish({ outcome: 'rolled-back', reason, completedAt: ctx.now() }, true, detection)
         }
       } else {
         await stopPreview()
@@ -188,7 +188,7 @@ export const blueGreen: Strategy = {
             stableRestoredAt: restoredAt,
             abortToStableMs: restoredAt - abortAt,
           }
-          return await finish({ outcome: 'rolled-back', reason, completedAt: ctx.now() }, run.phase === 'failed', detection)
+          return await finish({ outcome: 'rolled-back', reason, completedAt: ctx.now() }, true, detection)
         }
       }
       const left = switchOrdered + bg.scaleDownDelaySeconds * 1000 - Date.now()

@@ -48,10 +48,17 @@ export const canary: Strategy = {
     const abort = async (reason: string, detectedAt: number | undefined, judgedBad = false): Promise<ProgressiveResult> => {
       const abortAt = ctx.now()
       router.setWeights({ [stable.name]: 1, [canaryRev.name]: 0 })
+      const inFlightAtAbort = router.inFlightOlderThan(canaryRev.name, -1)
       p.period('abort: weight 0', { [stable.name]: 1, [canaryRev.name]: 0 }, { [stable.name]: 1, [canaryRev.name]: 0 })
       ctx.step('abort', `${reason}; weight ${weight} → 0, ${canaryRev.name} drained, ${stable.name} back to ${n}`)
       const scaleBack = p.scale(stable, n)
+      // the requests the canary had in flight at weight 0 settle before its drain starts: what they
+      // cost is the canary's (its blast radius), what its drain costs is the fleet's (drops)
+      const abortWall = Date.now()
+      await p.waitUntil(Math.min(o.load.timeoutMs, 10_000), () => router.inFlightOlderThan(canaryRev.name, Date.now() - abortWall) === 0)
       if (o.canary.abortScaleDownDelaySeconds > 0) await p.wait(o.canary.abortScaleDownDelaySeconds * 1000)
+      const drainAt = ctx.now()
+      p.period('abort: canary drains', { [stable.name]: 1, [canaryRev.name]: 0 }, { [stable.name]: 1, [canaryRev.name]: 0 })
       p.terminateAll(canaryRev)
       const back = await scaleBack
       await ctx.fleet.settled()
@@ -69,6 +76,8 @@ export const canary: Strategy = {
               abortAt,
               stableRestoredAt,
               abortToStableMs: stableRestoredAt === undefined ? undefined : stableRestoredAt - abortAt,
+              inFlightAtAbort,
+              drainAt,
             }
       await p.close()
       return {
@@ -92,7 +101,8 @@ export const canary: Strategy = {
           await p.wait(step.pause.durationMs)
         } else {
           const run = await p.analyse(`step ${i + 1} (weight ${weight})`, source)
-          if (run.phase !== 'successful') return await abort(`analysis ${run.phase} at weight ${weight}: ${run.message}`, run.endedAt, run.phase === 'failed')
+          // failed, inconclusive or errored: the gate stopped the canary (exit 2, its failures its blast radius)
+          if (run.phase !== 'successful') return await abort(`analysis ${run.phase} at weight ${weight}: ${run.message}`, run.endedAt, true)
         }
       }
       // promotion: the canary at full count takes all traffic, then the old stable drains

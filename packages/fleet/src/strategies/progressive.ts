@@ -8,6 +8,13 @@ import { PrometheusSource, writeTargetsFile } from '../analysis/promql.js'
 import type { ResolvedDeployOptions, ResolvedRevision } from '../options/deploy.js'
 import type { StrategyContext, StrategyResult } from './types.js'
 
+interface Counters {
+  requests: Record<string, number>
+  errors: Record<string, number>
+  non2xx: Record<string, number>
+  failures: Record<string, number>
+}
+
 /** Desired, achievable and observed traffic shares of one period at a fixed weight. */
 export interface WeightPeriod {
   /** ms since the rollout started */
@@ -23,6 +30,10 @@ export interface WeightPeriod {
   readonly observed: Readonly<Record<string, number>>
   /** 5xx answers per revision in the period */
   readonly errors: Readonly<Record<string, number>>
+  /** non-2xx answers per revision in the period (the revision's own answers) */
+  readonly non2xx: Readonly<Record<string, number>>
+  /** everything else that failed per revision: lost, reset, refused (requests and connections), timeout, aborted */
+  readonly failures: Readonly<Record<string, number>>
 }
 
 export interface Flip {
@@ -48,6 +59,10 @@ export interface Detection {
   /** when the stable revision took 100 % again with its full count available and the bad one gone */
   readonly stableRestoredAt: number | undefined
   readonly abortToStableMs: number | undefined
+  /** the revision's requests in flight at the router when the weight went to 0 */
+  readonly inFlightAtAbort?: number
+  /** when its instances got SIGTERM (canary: once its requests in flight at the abort settled); undefined: at the abort */
+  readonly drainAt?: number
 }
 
 export interface ProgressiveRecord {
@@ -78,7 +93,7 @@ export class Progressive {
   readonly periods: WeightPeriod[] = []
   readonly flips: Flip[] = []
   readonly notes: string[] = []
-  #period: { from: number; label: string; desired: Record<string, number>; achievable: Record<string, number>; requests: Record<string, number>; errors: Record<string, number> } | undefined
+  #period: ({ from: number; label: string; desired: Record<string, number>; achievable: Record<string, number> } & Counters) | undefined
   #targetsTimer: NodeJS.Timeout | undefined
   #sources: MetricsSource[] = []
   /** routers besides the deploy's that carry traffic to a revision (blue-green's preview) */
@@ -173,8 +188,8 @@ export class Progressive {
       failures: () => {
         let n = 0
         for (const r of routers()) {
-          const f = r.stats().byRevision[rev.name]?.failures
-          if (f) n += f.refused + f.reset + f.lost + f.timeout
+          const x = r.stats().byRevision[rev.name]
+          if (x) n += x.failures.refused + x.failures.reset + x.failures.lost + x.failures.timeout + x.refusedConnections
         }
         return n
       },
@@ -212,14 +227,16 @@ export class Progressive {
     return run
   }
 
-  #counters(): { requests: Record<string, number>; errors: Record<string, number> } {
-    const requests: Record<string, number> = {}
-    const errors: Record<string, number> = {}
+  #counters(): Counters {
+    const c: Counters = { requests: {}, errors: {}, non2xx: {}, failures: {} }
     for (const [rev, s] of Object.entries(this.ctx.router.stats().byRevision)) {
-      requests[rev] = s.requests
-      errors[rev] = s.responses['5xx']
+      c.requests[rev] = s.requests
+      c.errors[rev] = s.responses['5xx']
+      c.non2xx[rev] = s.responses['1xx'] + s.responses['3xx'] + s.responses['4xx'] + s.responses['5xx']
+      const f = s.failures
+      c.failures[rev] = f.lost + f.reset + f.refused + f.timeout + s.aborted + s.refusedConnections
     }
-    return { requests, errors }
+    return c
   }
 
   /** Starts a new traffic period (ending the one under way). */
@@ -233,17 +250,15 @@ export class Progressive {
     if (p === undefined) return
     this.#period = undefined
     const now = this.#counters()
-    const requests: Record<string, number> = {}
-    const errors: Record<string, number> = {}
+    const d: Counters = { requests: {}, errors: {}, non2xx: {}, failures: {} }
     let sum = 0
     for (const rev of new Set([...Object.keys(now.requests), ...Object.keys(p.desired)])) {
-      requests[rev] = (now.requests[rev] ?? 0) - (p.requests[rev] ?? 0)
-      errors[rev] = (now.errors[rev] ?? 0) - (p.errors[rev] ?? 0)
-      sum += requests[rev] as number
+      for (const k of ['requests', 'errors', 'non2xx', 'failures'] as const) d[k][rev] = (now[k][rev] ?? 0) - (p[k][rev] ?? 0)
+      sum += d.requests[rev] as number
     }
     const observed: Record<string, number> = {}
-    for (const [rev, n] of Object.entries(requests)) observed[rev] = sum === 0 ? 0 : n / sum
-    this.periods.push({ from: p.from, to: this.ctx.now(), label: p.label, desired: p.desired, achievable: p.achievable, requests, observed, errors })
+    for (const [rev, n] of Object.entries(d.requests)) observed[rev] = sum === 0 ? 0 : n / sum
+    this.periods.push({ from: p.from, to: this.ctx.now(), label: p.label, desired: p.desired, achievable: p.achievable, observed, ...d })
   }
 
   async close(): Promise<void> {
