@@ -113,3 +113,17 @@ describe('pre-flight: every step must be able to decide', () => {
     expect(() => checkGateCanDecide(strict)).toThrow(/--max-error-rate 0\.001/)
   })
 })
+
+describe('the Prometheus query window holds at least 4 scrapes', () => {
+  it('reads the longest scrape_interval from the server config and widens the window to 4 × it', async () => {
+    const { longestScrapeIntervalMs, promDurationMs, PrometheusSource } = await import('#fleet/analysis/promql.js')
+    expect(promDurationMs('1m30s')).toBe(90_000)
+    expect(promDurationMs('500ms')).toBe(500)
+    expect(promDurationMs('abc')).toBeUndefined()
+    const yaml = 'global:\n  scrape_interval: 15s\n  evaluation_interval: 1m\nscrape_configs:\n- job_name: zerodrop-fleet\n  scrape_interval: 500ms\n'
+    expect(longestScrapeIntervalMs(yaml)).toBe(15_000)
+    const src = new PrometheusSource(resolveAnalysis({ prometheusUrl: 'http://127.0.0.1:9', prometheusScrapeIntervalMs: 15_000 }), 'v2')
+    expect(src.window(5000)).toEqual({ windowMs: 60_000, note: 'window 1m (>= 4 x scrape interval 15s, from the option)' })
+    expect(src.window(120_000).windowMs).toBe(120_000)
+  })
+})

@@ -35,6 +35,8 @@ export interface RawMeasurement {
   readonly p99Seconds: number
   /** the source could not be read (error phase) */
   readonly error?: string
+  /** how the source measured, for the report (e.g. the Prometheus query window) */
+  readonly note?: string
 }
 
 /** One metric's sequential test at the end of a measurement: why it decided what it did. */
@@ -214,6 +216,7 @@ export function judge(raw: RawMeasurement, settings: ResolvedAnalysis, t: number
     `p99 ${Number.isNaN(p99Ms) ? 'n/a' : `${p99Ms.toFixed(0)} ms`} (max ${settings.maxP99Ms} ms)`,
   ]
   if (tooFew) parts.push(`fewer than ${settings.minSamples} requests: inconclusive`)
+  if (raw.note !== undefined) parts.push(raw.note)
   return { t, samples: raw.samples, errorRate: raw.errorRate, p99Ms, phases, phase, message: parts.join(', ') }
 }
 

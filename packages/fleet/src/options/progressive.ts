@@ -70,6 +70,11 @@ export interface AnalysisSettings {
    * Prometheus' `file_sd_configs`.
    */
   readonly prometheusTargetsFile?: string
+  /**
+   * With `prometheusUrl`: that Prometheus' scrape interval; the query window is at least 4 × it.
+   * @default read from the server's configuration (`/api/v1/status/config`, the longest `scrape_interval`)
+   */
+  readonly prometheusScrapeIntervalMs?: number
   /** The `namespace` label on the targets and in the queries. @default 'zerodrop' */
   readonly prometheusNamespace?: string
   /** PromQL templates with Argo's `{{args.*}}` placeholders. @default the queries of k8s/canary's AnalysisTemplate */
@@ -97,6 +102,7 @@ export interface ResolvedAnalysis {
   readonly source: 'metrics' | 'prometheus'
   readonly prometheusUrl: string | undefined
   readonly prometheusTargetsFile: string | undefined
+  readonly prometheusScrapeIntervalMs: number | undefined
   readonly prometheusNamespace: string
   readonly errorRateQuery: string | undefined
   readonly p99Query: string | undefined
@@ -207,6 +213,7 @@ export function resolveAnalysis(a: AnalysisSettings = {}): ResolvedAnalysis {
     source: prometheusUrl === undefined ? 'metrics' : 'prometheus',
     prometheusUrl,
     prometheusTargetsFile: a.prometheusTargetsFile,
+    prometheusScrapeIntervalMs: a.prometheusScrapeIntervalMs === undefined ? undefined : num('analysis.prometheusScrapeIntervalMs', a.prometheusScrapeIntervalMs, 0, 1),
     prometheusNamespace: a.prometheusNamespace ?? 'zerodrop',
     errorRateQuery: a.errorRateQuery,
     p99Query: a.p99Query,
