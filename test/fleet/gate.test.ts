@@ -2,17 +2,15 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Report } from '@zerodrop/fleet'
-import { DEMO } from './progressive-harness.js'
+import { CLI, DEMO } from '../helpers/process.js'
 
 // The canary gate through the CLI with every default (300 req/s, ladder 1 → 5 → 25 → 50 → 100,
 // the sequential test at α = β = 0.05, H1 at 3 × the budget, 10..120 s per measurement, the
 // demo's own 5 s drain delay): a healthy release is promoted, a bad one rolled back with exit 2
 // and its failures reported as its blast radius, within the bound.
 
-const CLI = fileURLToPath(new URL('../../packages/fleet/bin/zerodrop.js', import.meta.url))
 let dir: string | undefined
 
 afterEach(() => {

@@ -74,7 +74,7 @@ describe('JUnit XML', () => {
     const analyses = cases.filter((c) => c.name.startsWith('analysis: '))
     expect(analyses.length).toBeGreaterThan(0)
     expect(analyses.at(-1)?.failure?.type).toBe('analysis-failed')
-    expect(byName.get('bad release v2 within its bound')).toBeDefined()
+    expect(byName.get('blast radius of v2 within its bound')).toBeDefined()
   })
 
   it('the stop check: a failing one names what the instance did; one that did not run is skipped', () => {

@@ -70,6 +70,11 @@ export interface Measurement {
   readonly phases: { readonly errorRate: MeasurementPhase; readonly p99: MeasurementPhase }
   readonly phase: MeasurementPhase
   readonly message: string
+  /** sequential gate: the deciding test's (the one that failed, else the error test's) n, k, k / n and failure boundary */
+  readonly n?: number
+  readonly k?: number
+  readonly estimate?: number
+  readonly boundary?: number
   /** sequential gate: the two tests; `t` is then the measurement's end */
   readonly tests?: { readonly errorRate: TestDetail; readonly slow: TestDetail }
   /** sequential gate: what fed the tests */
@@ -316,7 +321,22 @@ export async function measureSequential(o: RunAnalysisOptions): Promise<Measurem
     const parts = [formatTest('errors', tests.errorRate), formatTest(`slower than ${c.slowAboveMs} ms`, tests.slow)]
     if (c.routerErrors > 0 || c.slowInFlight > 0) parts.push(`router: ${c.routerErrors} reset/refused/lost/timed out, ${c.slowInFlight} in flight > ${s.maxP99Ms} ms`)
     if (phase === 'inconclusive') parts.push(`undecided after ${(s.maxMeasurementMs / 1000).toFixed(0)} s`)
-    return { t: o.now(), samples: nE, errorRate: nE > 0 ? kE / nE : Number.NaN, p99Ms, phases, phase, message: `${(elapsed / 1000).toFixed(1)} s: ${parts.join('; ')}`, tests, signals }
+    const decisive = l.decision === 'reject' && e.decision !== 'reject' ? tests.slow : tests.errorRate
+    return {
+      t: o.now(),
+      samples: nE,
+      errorRate: nE > 0 ? kE / nE : Number.NaN,
+      p99Ms,
+      phases,
+      phase,
+      message: `${(elapsed / 1000).toFixed(1)} s: ${parts.join('; ')}`,
+      n: decisive.n,
+      k: decisive.k,
+      estimate: decisive.estimate,
+      boundary: decisive.failAt,
+      tests,
+      signals,
+    }
   }
 }
 

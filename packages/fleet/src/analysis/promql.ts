@@ -120,7 +120,7 @@ function fetchConfig(baseUrl: string, timeoutMs = 5000): Promise<string> {
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: { yaml?: string } }
           resolve(body.data?.yaml ?? '')
         } catch (err) {
-          reject(err as Error)
+          reject(err instanceof Error ? err : new Error(String(err)))
         }
       })
     })

@@ -22,11 +22,16 @@ export interface Check {
 
 const at = (ms: number): string => `${ms < 0 ? '−' : '+'}${(Math.abs(ms) / 1000).toFixed(1)} s`
 
-/** Failure records that count as drops: a release the analysis judged bad has its own 5xx reported against its bound instead. */
+/**
+ * Failure records that count as drops: a release the gate stopped has its own failures (its
+ * non-2xx answers, and whatever failed before its drain began) reported as its blast radius instead.
+ */
 export function droppedRecords(r: Report): ReportFailure[] {
   const records = r.failures?.records ?? []
   const bad = r.progressive?.badRelease?.revision
-  return records.filter((f) => !(bad !== undefined && f.revision === bad && f.cause === 'non-2xx'))
+  const d = r.progressive?.detection
+  const drainAt = d?.drainAt ?? d?.abortAt ?? Number.NEGATIVE_INFINITY
+  return records.filter((f) => !(bad !== undefined && f.revision === bad && (f.cause === 'non-2xx' || f.t < drainAt)))
 }
 
 /** "2 × lost on v1-1 (v1) +3.2 s … +3.4 s; 1 × reset on v1-2 (v1) +9.0 s", largest first. */
@@ -49,7 +54,7 @@ export function whereDropped(records: readonly ReportFailure[], limit = 6): stri
 function causes(r: Report): string {
   const a = r.accounting
   const parts: Array<[string, number]> = [
-    ['lost', a.lost], ['reset', a.reset], ['refused', a.refused], ['timeout', a.timeout], ['non-2xx', a.non2xx - (r.progressive?.badRelease?.failed ?? 0)],
+    ['lost', a.lost], ['reset', a.reset], ['refused', a.refused], ['timeout', a.timeout], ['non-2xx', Math.max(0, a.non2xx - (r.progressive?.badRelease?.failed ?? 0))],
     ['abandoned', a.aborted], ['unaccounted', a.unaccounted], ['refused connections', a.refusedConnections ?? 0],
   ]
   return parts.filter(([, n]) => n > 0).map(([c, n]) => `${n} ${c}`).join(', ')
@@ -111,10 +116,13 @@ export function deployChecks(r: Report): Check[] {
   const b = r.progressive?.badRelease
   if (b) {
     out.push({
-      name: `bad release ${b.revision} within its bound`,
+      name: `blast radius of ${b.revision} within its bound`,
       ok: b.withinBound,
       type: 'above-bound',
-      message: `${boundWording(b)} (error rate ${(b.errorRate * 100).toFixed(1)} % × ${b.entitledRequests.toFixed(0)} requests its weight allowed)`,
+      message:
+        boundWording(b) +
+        // reports written before the sequential gate have no terms
+        (b.terms ? ` (bound = ${b.terms.gate} gate boundary + ${b.terms.lastBatch} ${b.gate === 'fixed' ? 'exposed requests outside its windows' : 'last scrape batch'} + ${b.terms.afterAbort} in flight or pinned after weight 0)` : ''),
     })
   }
   return out

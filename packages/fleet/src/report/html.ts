@@ -562,10 +562,11 @@ function accountingTable(r: Report): string {
 function badReleaseLine(r: Report): string {
   const b = r.progressive?.badRelease
   if (!b) return ''
-  const answers = b.failed === 1 ? '1 non-2xx answer' : `${b.failed} non-2xx answers`
+  const answers = b.failed === 1 ? '1 failed request' : `${b.failed} failed requests`
+  const terms = b.terms ? ` = ${b.terms.gate} gate boundary + ${b.terms.lastBatch} ${b.gate === 'fixed' ? 'exposed requests outside its windows' : 'last scrape batch'} + ${b.terms.afterAbort} in flight or pinned after weight 0` : ''
   return (
-    `<p class="note" id="bad-release">bad release ${escapeHtml(b.revision)}: its ${answers} (${b.failedBeforeAbort} before the abort) are in the table's dropped column but not among the verdict's ${r.dropped} dropped: ` +
-    `they are what the gate let through, held to its bound: ${escapeHtml(boundWording(b))}.</p>`
+    `<p class="note" id="bad-release">blast radius of ${escapeHtml(b.revision)} (stopped by the gate${b.stoppedBy ? `, ${escapeHtml(b.stoppedBy)}` : ''}): its ${answers} (${b.failedBeforeAbort} while exposed) are in the table's dropped column but not among the verdict's ${r.dropped} dropped: ` +
+    `they are what the gate let through, held to its bound: ${escapeHtml(boundWording(b))}${escapeHtml(terms)}.</p>`
   )
 }
 

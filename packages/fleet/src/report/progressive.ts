@@ -127,8 +127,12 @@ export function progressiveReport(record: ProgressiveRecord, _accounting: Accoun
  * the abort (at most 7 allowed)`; `9 failed > bound 3.4 + 3 in flight allowed: ABOVE the bound`.
  */
 export function boundWording(b: Pick<BadRelease, 'failed' | 'bound' | 'withinBound'>): string {
-  // the bound is a count (each term is): the printed number is the real one
-  return b.failed <= b.bound ? `${b.failed} failed ≤ bound ${b.bound}` : `${b.failed} failed > bound ${b.bound}: ABOVE the bound (reported; still exit 2)`
+  // enough digits that the printed bound sits on the same side of the count as the real one
+  // (12.96, not 13.0, for 13); the sequential gate's bound is a count and prints as one
+  let digits = 1
+  while (digits < 4 && b.failed > b.bound && Number(b.bound.toFixed(digits)) >= b.failed) digits++
+  const bound = Number.isInteger(b.bound) ? String(b.bound) : b.bound.toFixed(digits)
+  return b.failed <= b.bound ? `${b.failed} failed ≤ bound ${bound}` : `${b.failed} failed > bound ${bound}: ABOVE the bound (reported; still exit 2)`
 }
 
 const pct = (x: number): string => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(x < 0.1 && x > 0 ? 1 : 0)}%`)
