@@ -5,6 +5,7 @@ import type { RouterContext } from './context.js'
 import type { Endpoint, RouterEngine } from './types.js'
 import type { FailureCause } from './stats.js'
 import { listenRouter } from '../core/ports.js'
+import { proxyUpgrade } from './upgrade.js'
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones proxies drop too. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
@@ -117,6 +118,8 @@ export class L7Proxy implements RouterEngine {
     this.server = http.createServer({ keepAliveTimeout: ctx.options.clientKeepAliveTimeoutMs, noDelay: true }, (req, res) =>
       this.handle(req, res),
     )
+    // WebSockets and other protocol switches: one accounted request, then a tunnel (upgrade.ts)
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => proxyUpgrade(ctx, req, socket, head))
     this.server.on('connection', (socket: net.Socket) => {
       ctx.stats.openConnections++
       const closed = new Promise<void>((resolve) =>

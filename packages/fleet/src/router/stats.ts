@@ -38,6 +38,8 @@ function copy(s: RevisionStats): RevisionStats {
 }
 
 function statusClass(status: number): keyof RevisionStats['responses'] {
+  // 101 Switching Protocols is the answer an upgrade request asks for: a success, counted with 2xx
+  if (status === 101) return '2xx'
   if (status < 200) return '1xx'
   if (status < 300) return '2xx'
   if (status < 400) return '3xx'

@@ -65,7 +65,7 @@ export interface RevisionStats {
   requests: number
   /**
    * Complete responses from an instance passed on to the client (interim 100/102/103 are not
-   * counted; 101 is). Counted when the router has written the last byte to the client socket, not
+   * counted; 101 is, with 2xx: the switch an upgrade request asks for is its success). Counted when the router has written the last byte to the client socket, not
    * when the client read it. Router-made 502/503/504 answers are not here: they are `failures`.
    */
   responses: { '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number }
