@@ -42,7 +42,7 @@ export function proxyUpgrade(ctx: RouterContext, req: http.IncomingMessage, clie
     stats.failure(revision, cause)
     settle()
     log.warn({ endpoint: endpoint.id, revision, cause, url: req.url, ...detail }, 'upgrade request failed')
-    if (!client.destroyed) client.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-length: 12\r\nconnection: close\r\n\r\nbad gateway\n`)
+    if (!client.destroyed) client.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 12\r\nconnection: close\r\n\r\nbad gateway\n')
   }
   upstream.once('connect', () => {
     connected = true
