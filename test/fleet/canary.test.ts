@@ -1,11 +1,6 @@
-import { spawn } from 'node:child_process'
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CLI } from '../helpers/process.js'
-import { GateCannotDecideError, liveProcessGroups, type Report } from '@zerodrop/fleet'
-import { afterEachCleanup, DEMO, expectBalanced, expectNothingLeft, period, run } from './progressive-harness.js'
+import { GateCannotDecideError, liveProcessGroups } from '@zerodrop/fleet'
+import { afterEachCleanup, cleanupCli, cliCanary, expectBalanced, expectNothingLeft, period, run } from './progressive-harness.js'
 
 // Canary under load: weights, analysis-gated steps, abort, promotion — on real
 // processes behind the real router, counted request by request.
@@ -138,47 +133,20 @@ describe('canary', () => {
 })
 
 describe('zerodrop deploy --strategy canary (the CLI)', () => {
-  let dir: string | undefined
-
-  afterEach(() => {
-    // on failure too: every process group the commands recorded
-    const pids = dir && fs.existsSync(path.join(dir, 'pids')) ? fs.readFileSync(path.join(dir, 'pids'), 'utf8').split('\n').filter(Boolean).map(Number) : []
-    for (const pgid of pids) {
-      try {
-        process.kill(-pgid, 'SIGKILL')
-      } catch {
-        // gone, as it should be
-      }
-    }
-    if (dir) fs.rmSync(dir, { recursive: true, force: true })
-    dir = undefined
-  })
+  afterEach(() => cleanupCli())
 
   it('a bad release: exit 2, the report names the failed analysis and the bound, nothing dropped', { timeout: 120_000 }, async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-canary-cli-'))
-    const pids = path.join(dir, 'pids')
-    const json = path.join(dir, 'report.json')
-    const cmd = (env: string) => `echo $$ >> ${pids}; DRAIN_DELAY_MS=1500 SHUTDOWN_TIMEOUT_MS=5000 ${env} exec node ${DEMO}`
-    const args = [
-      CLI, 'deploy', '--strategy', 'canary', '--router', 'l7', '--steps', '50',
-      '--from', cmd('APP_VERSION=v1'), '--to', cmd('APP_VERSION=v2 FAIL_RATE=0.2'),
-      '--rate', '150', '--connections', '20', '--probe-period-ms', '200',
+    const fast = 'DRAIN_DELAY_MS=1500 SHUTDOWN_TIMEOUT_MS=5000'
+    const { code, stdout, stderr, report: r } = await cliCanary(`${fast} APP_VERSION=v1`, `${fast} APP_VERSION=v2 FAIL_RATE=0.2`, [
+      '--router', 'l7', '--steps', '50', '--rate', '150', '--connections', '20', '--probe-period-ms', '200',
       '--min-measurement-ms', '2000', '--min-samples', '15', '--max-error-rate', '0.05',
-      '--json', json, '--quiet',
-    ]
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+    ])
     expect(code, stderr).toBe(2)
     expect(stdout).toMatch(/ROLLED BACK \(analysis failed at weight 50/)
     expect(stdout).toMatch(/blast radius v2 \(stopped by the gate, failed\): \d+ failed requests .*: \d+ failed ≤ bound \d+; it got/)
     expect(stdout).toMatch(/error rate <= 0\.05/)
-    const r = JSON.parse(fs.readFileSync(json, 'utf8')) as Report
-    expect(r.dropped).toBe(0)
-    expect(r.progressive?.badRelease?.withinBound).toBe(true)
-    expect(r.progressive?.analyses[0]?.measurements.at(-1)?.errorRate).toBeGreaterThan(0.05)
+    expect(r?.dropped).toBe(0)
+    expect(r?.progressive?.badRelease?.withinBound).toBe(true)
+    expect(r?.progressive?.analyses[0]?.measurements.at(-1)?.errorRate).toBeGreaterThan(0.05)
   })
 })

@@ -1,54 +1,17 @@
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Report } from '@zerodrop/fleet'
-import { CLI, DEMO } from '../helpers/process.js'
+import { cleanupCli, cliCanary, type CliRun } from './progressive-harness.js'
 
 // The canary gate through the CLI with every default (300 req/s, ladder 1 → 5 → 25 → 50 → 100,
 // the sequential test at α = β = 0.05, H1 at 3 × the budget, 10..120 s per measurement, the
 // demo's own 5 s drain delay): a healthy release is promoted, a bad one rolled back with exit 2
 // and its failures reported as its blast radius, within the bound.
 
-let dir: string | undefined
+afterEach(() => cleanupCli())
 
-afterEach(() => {
-  // on failure too: every process group the commands recorded
-  const pids = dir && fs.existsSync(path.join(dir, 'pids')) ? fs.readFileSync(path.join(dir, 'pids'), 'utf8').split('\n').filter(Boolean).map(Number) : []
-  for (const pgid of pids) {
-    try {
-      process.kill(-pgid, 'SIGKILL')
-    } catch {
-      // gone, as it should be
-    }
-  }
-  if (dir) fs.rmSync(dir, { recursive: true, force: true })
-  dir = undefined
-})
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-  report: Report | undefined
-}
-
-async function deploy(env: string, flags: string[]): Promise<Run> {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-gate-'))
-  const pids = path.join(dir, 'pids')
-  const json = path.join(dir, 'report.json')
-  const cmd = (e: string) => `echo $$ >> ${pids}; ${e} exec node ${DEMO}`
-  const args = [CLI, 'deploy', '--strategy', 'canary', '--from', cmd('APP_VERSION=v1'), '--to', cmd(`APP_VERSION=v2 ${env}`), ...flags, '--json', json, '--quiet']
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
-  const report = fs.existsSync(json) ? (JSON.parse(fs.readFileSync(json, 'utf8')) as Report) : undefined
-  return { code, stdout, stderr, report }
-}
+const deploy = (env: string, flags: string[]): Promise<CliRun> => cliCanary('APP_VERSION=v1', `APP_VERSION=v2 ${env}`, flags)
 
 const shapes: Array<[string, string[]]> = [
   ['l7, --replicas 2 --connections 20', ['--router', 'l7', '--replicas', '2', '--connections', '20']],
@@ -108,7 +71,7 @@ describe('the canary gate with every default (the CLI)', () => {
     const r = await deploy('', ['--router', 'l7', '--rate', '50'])
     expect(r.code).toBe(64)
     expect(r.stderr).toMatch(/step 2 \(weight 1\) cannot decide: .* raise --rate, the step's weight \(--steps\) or --max-measurement-ms/)
-    expect(fs.existsSync(path.join(dir!, 'pids'))).toBe(false)
+    expect(fs.existsSync(path.join(r.dir, 'pids'))).toBe(false)
   })
 })
 

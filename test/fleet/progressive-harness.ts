@@ -1,4 +1,8 @@
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
 import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
 import { expect } from 'vitest'
 import { deploy, formatReport, groupAlive, killAllInstancesSync, liveProcessGroups, type DeployOptions, type Report } from '@zerodrop/fleet'
 
@@ -6,7 +10,7 @@ import { deploy, formatReport, groupAlive, killAllInstancesSync, liveProcessGrou
 // fleet — real processes, real routers, real paced keep-alive load — at a fixed rate of about half of
 // what this 2-core machine sustains, with a short minimum measurement time.
 
-import { DEMO } from '../helpers/process.js'
+import { CLI, DEMO } from '../helpers/process.js'
 
 export { DEMO }
 
@@ -70,4 +74,54 @@ export function period(r: Report, label: string) {
   const p = r.progressive?.periods.find((x) => x.label === label)
   expect(p, `period '${label}' in ${r.progressive?.periods.map((x) => x.label).join(', ')}`).toBeDefined()
   return p!
+}
+
+export interface CliRun {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+  /** the --json report, when one was written */
+  readonly report: Report | undefined
+  /** the folder of the run: its `pids` file records every instance's process group */
+  readonly dir: string
+}
+
+let cliDirs: string[] = []
+
+/**
+ * `zerodrop deploy --strategy canary` through the CLI, the demo as both revisions (`from` and `to`:
+ * environment assignments put before it); every instance records its process group.
+ */
+export async function cliCanary(from: string, to: string, flags: readonly string[]): Promise<CliRun> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-canary-cli-'))
+  cliDirs.push(dir)
+  const pids = path.join(dir, 'pids')
+  const json = path.join(dir, 'report.json')
+  const cmd = (env: string) => `echo $$ >> ${pids}; ${env} exec node ${DEMO}`
+  const args = [CLI, 'deploy', '--strategy', 'canary', '--from', cmd(from), '--to', cmd(to), ...flags, '--json', json, '--quiet']
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+  const report = fs.existsSync(json) ? (JSON.parse(fs.readFileSync(json, 'utf8')) as Report) : undefined
+  return { code, stdout, stderr, report, dir }
+}
+
+/** After each CLI test, pass or fail: every process group the commands recorded is killed, the folders removed. */
+export function cleanupCli(): void {
+  for (const dir of cliDirs) {
+    const file = path.join(dir, 'pids')
+    const pids = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : []
+    for (const pgid of pids) {
+      try {
+        process.kill(-pgid, 'SIGKILL')
+      } catch {
+        // gone, as it should be
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+  cliDirs = []
 }
