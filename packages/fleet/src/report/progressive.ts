@@ -15,7 +15,8 @@ import type { ProgressiveRecord } from '../strategies/progressive.js'
  *   failed at the n it ended with (the test never let more through unnoticed), less one where it
  *   did not fail;
  * - last batch: the requests of the scrape that decided (the decision may overshoot its boundary
- *   by at most that many);
+ *   by at most that many); with fixed windows (Prometheus), the exposed requests no window covered,
+ *   and the gate term is what the windows saw fail;
  * - after weight 0: its requests in flight when the weight went to 0, plus those that still reached
  *   it (l4: on connections pinned to it until its instances drained).
  * Pauses between analyses are outside the gate's sight, so their failures are not bounded.
@@ -24,6 +25,8 @@ export interface BadRelease {
   readonly revision: string
   /** the analysis phase that stopped it */
   readonly stoppedBy: 'failed' | 'inconclusive' | 'error'
+  /** which gate: the bound's second term is the last scrape batch (sequential) or the exposed requests outside the windows (fixed) */
+  readonly gate: 'sequential' | 'fixed'
   /** its failed requests, the blast radius: `failedBeforeAbort + non2xxAfterAbort`; not among `dropped` */
   readonly failed: number
   /** while exposed, before the weight went to 0 (all kinds) */
@@ -87,16 +90,26 @@ export function progressiveReport(record: ProgressiveRecord, _accounting: Accoun
   }
   let gate = 0
   let lastBatch = 0
+  let windowed = 0
   let stoppedBy: BadRelease['stoppedBy'] = 'failed'
   for (const a of record.analyses) {
     if (a.phase !== 'successful') stoppedBy = a.phase === 'failed' ? 'failed' : a.phase === 'error' ? 'error' : 'inconclusive'
     for (const m of a.measurements) {
       const t = m.tests?.errorRate
-      if (t === undefined) continue
+      if (t === undefined) {
+        // fixed windows: what each window saw fail (a passed one at most its budget's worth)
+        if (Number.isFinite(m.samples) && Number.isFinite(m.errorRate)) gate += Math.ceil(m.samples * m.errorRate)
+        windowed += Number.isFinite(m.samples) ? m.samples : 0
+        continue
+      }
       gate += m.phase === 'failed' ? t.failAt : Math.max(0, t.failAt - 1)
       if (m === a.measurements.at(-1) && a.phase !== 'successful') lastBatch += Math.max(t.batch, m.tests?.slow.batch ?? 0)
     }
   }
+  const fixed = record.analyses.some((a) => a.gate === 'fixed')
+  // fixed windows do not cover the whole exposure (the first window starts after the weight was set,
+  // Prometheus sees the last scrape late): those requests could all have failed
+  if (fixed) lastBatch += Math.max(0, Math.ceil(got - windowed))
   const afterAbort = (d.inFlightAtAbort ?? 0) + requestsAfterAbort
   const bound = gate + lastBatch + afterAbort
   const failed = failedBeforeAbort + non2xxAfterAbort
@@ -105,6 +118,7 @@ export function progressiveReport(record: ProgressiveRecord, _accounting: Accoun
     badRelease: {
       revision: to,
       stoppedBy,
+      gate: fixed ? 'fixed' : 'sequential',
       failed,
       failedBeforeAbort,
       non2xxAfterAbort,
@@ -176,7 +190,7 @@ export function formatProgressive(r: ProgressiveReport): string {
   if (b) {
     out.push(
       `blast radius ${b.revision} (stopped by the gate, ${b.stoppedBy}): ${b.failed} failed requests = ${b.failedBeforeAbort} while exposed + ${b.non2xxAfterAbort} after weight 0; ` +
-        `bound ${b.bound} = ${b.terms.gate} gate boundary + ${b.terms.lastBatch} last scrape batch + ${b.terms.afterAbort} requests in flight or pinned after weight 0: ` +
+        `bound ${b.bound} = ${b.terms.gate} gate boundary + ${b.terms.lastBatch} ${b.gate === 'fixed' ? 'exposed requests outside its windows' : 'last scrape batch'} + ${b.terms.afterAbort} requests in flight or pinned after weight 0: ` +
         `${boundWording(b)}; it got ${b.requestsBeforeAbort} requests in ${secs(b.exposureMs)} exposed` +
         (b.droppedAfterAbort > 0 ? `; ${b.droppedAfterAbort} of its requests were dropped after weight 0 (by its drain: counted as drops)` : ''),
     )
