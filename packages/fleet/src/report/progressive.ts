@@ -189,8 +189,11 @@ export function formatProgressive(r: ProgressiveReport): string {
   const b = r.badRelease
   if (b) {
     out.push(
-      `blast radius ${b.revision} (stopped by the gate, ${b.stoppedBy}): ${b.failed} failed requests = ${b.failedBeforeAbort} while exposed + ${b.non2xxAfterAbort} after weight 0; ` +
-        `bound ${b.bound} = ${b.terms.gate} gate boundary + ${b.terms.lastBatch} ${b.gate === 'fixed' ? 'exposed requests outside its windows' : 'last scrape batch'} + ${b.terms.afterAbort} requests in flight or pinned after weight 0: ` +
+      `blast radius ${b.revision} (stopped by the gate, ${b.stoppedBy ?? 'failed'}): ${b.failed} failed requests = ${b.failedBeforeAbort} while exposed + ${b.non2xxAfterAbort ?? 0} after weight 0; ` +
+        // a report written before the sequential gate has no terms
+        (b.terms === undefined
+          ? 'bound: '
+          : `bound ${b.bound} = ${b.terms.gate} gate boundary + ${b.terms.lastBatch} ${b.gate === 'fixed' ? 'exposed requests outside its windows' : 'last scrape batch'} + ${b.terms.afterAbort} requests in flight or pinned after weight 0: `) +
         `${boundWording(b)}; it got ${b.requestsBeforeAbort} requests in ${secs(b.exposureMs)} exposed` +
         (b.droppedAfterAbort > 0 ? `; ${b.droppedAfterAbort} of its requests were dropped after weight 0 (by its drain: counted as drops)` : ''),
     )
