@@ -1,7 +1,8 @@
 // `npm run demo:expand-contract [-- --json FILE] [-- --control lossy]`: both versions live on one
-// database (docs/expand-contract.md). Under rolling load that reads (`GET /items?limit=5`, the
-// fleet's load) and writes (`POST /items` with a unique name, then `GET /items/:id`, all through
-// the fleet's router, so the router counts them like every other request):
+// database (docs/expand-contract.md). Under rolling load that reads and writes (the fleet's load:
+// `3* GET /items?limit=5` and `POST /items {"name":"{{seq}}"}`; beside it a writer that keeps the
+// id of each write: `POST /items` with a unique name, then `GET /items/:id`; all through the
+// fleet's router, which counts them like every other request):
 //   1. breaking: v1 → a release whose startup migration renames the column v1 still uses —
 //      the negative control: the old instances answer 5xx during the rollout, dropped > 0;
 //   2. the same change as three deploys on one database — expand, migrate, contract (its DROP
@@ -199,7 +200,9 @@ const deployOptions = {
   endpointDelayMs: 500,
   rolling: { maxSurge: 1, maxUnavailable: 0, progressDeadlineSeconds: 60 },
   probes: { common: { periodMs: 250, timeoutMs: 1000 } },
-  load: { connections: 8, rate: 80, leadMs: 1000, tailMs: 2500, path: '/items?limit=5', exactClients: 2 },
+  // the fleet's own load is a mix of reads and writes too (--request); the writer below adds the
+  // writes whose ids it keeps for the data check
+  load: { connections: 8, rate: 80, leadMs: 1000, tailMs: 2500, requests: ['3* GET /items?limit=5', 'POST /items {"name":"{{seq}}"}'], exactClients: 2 },
   terminationGracePeriodSeconds: 20,
   signal: controller.signal,
 }
@@ -301,7 +304,7 @@ const rows = [
   ['deploy', (r) => `${r.from} → ${r.to}`],
   ['verdict', (r) => r.report.verdict],
   ['requests through the router', (r) => String(r.row.requests)],
-  ['  of which writes answered 2xx', (r) => String(r.row.writes)],
+  ['writes answered 2xx, ids kept', (r) => String(r.row.writes)],
   ['writes verified after the deploy', (r) => String(r.row.writesVerified)],
   ['lost writes', (r) => String(r.row.lostWrites)],
   ['dropped', (r) => String(r.row.dropped)],
