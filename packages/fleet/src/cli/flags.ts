@@ -177,7 +177,7 @@ export const PROBE_FLAGS: readonly FlagSpec[] = [
 
 /** The load through the router. */
 export const LOAD_FLAGS: readonly FlagSpec[] = [
-  { name: 'connections', type: 'number', value: 'N', group: 'load', help: 'autocannon keep-alive connections', default: '50', option: 'load.connections', example: '10' },
+  { name: 'connections', type: 'number', value: 'N', group: 'load', help: 'keep-alive connections of the load generator', default: '50', option: 'load.connections', example: '10' },
   { name: 'rate', type: 'number', value: 'N', group: 'load', help: 'requests per second over all connections, evenly paced', default: '300', option: 'load.rate', example: '100' },
   { name: 'reconnect-rate', type: 'number', value: 'N', group: 'load', help: 'reopen each connection after N requests, 0 never', default: '30', option: 'load.reconnectRate', example: '0' },
   { name: 'burst', type: 'number', value: 'N', group: 'load', help: 'requests a connection sends back to back before pausing', default: '3', option: 'load.burst', example: '2' },
@@ -189,7 +189,7 @@ export const LOAD_FLAGS: readonly FlagSpec[] = [
   { name: 'lead-ms', type: 'number', value: 'MS', group: 'load', help: 'load before the rollout starts', default: '1500', option: 'load.leadMs', example: '500' },
   { name: 'tail-ms', type: 'number', value: 'MS', group: 'load', help: 'load after the rollout ends', default: '1500', option: 'load.tailMs', example: '500' },
   { name: 'timeout-ms', type: 'number', value: 'MS', group: 'load', help: 'a request without an answer after this long is a timeout', default: '10000', option: 'load.timeoutMs', example: '5000' },
-  { name: 'exact-clients', type: 'number', value: 'N', group: 'load', help: 'paced exact clients beside autocannon, 0 none', default: '4', option: 'load.exactClients', example: '2' },
+  { name: 'exact-clients', type: 'number', value: 'N', group: 'load', help: 'exact closed-loop clients beside the main load, 0 none', default: '4', option: 'load.exactClients', example: '2' },
 ]
 
 const canary = { strategy: 'canary' } as const
@@ -268,7 +268,7 @@ const DEPLOY_GROUPS: readonly FlagGroup[] = [
   { id: 'blue-green', title: 'blue-green (Argo Rollouts blueGreen: preview router, switch after the endpoint lag, flip back on failure)' },
   { id: 'analysis', title: "analysis (gates blue-green and canary; Argo semantics; on the new revision's instances only)" },
   { id: 'probes', title: 'probes (kubelet semantics; HTTP GET, 200-399 passes; the same settings for all three unless noted)' },
-  { id: 'load', title: 'load (autocannon through the router, plus exact clients as a cross-check)' },
+  { id: 'load', title: 'load (a paced keep-alive generator through the router, plus exact clients; both cross-check the router)' },
   { id: 'manifests', title: 'manifests (the configuration that ships, run locally)' },
   { id: 'output', title: 'output' },
 ]
