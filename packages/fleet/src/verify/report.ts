@@ -1,22 +1,14 @@
 import type { VerifyRecord } from './client.js'
 import type { VerifyResult, VerifySecond } from './verify.js'
 
-/** `--json FILE`: exactly these fields (schema `zerodrop.verify/v1`). */
-export interface VerifyJson {
+/**
+ * `--json FILE`: exactly these fields (schema `zerodrop.verify/v1`); `dropped` = every request not
+ * answered 2xx plus every refused connection (which carried no request).
+ */
+export type VerifyJson = Pick<VerifyResult, 'dropped' | 'requests' | 'ok' | 'non2xx' | 'lost' | 'reset' | 'refused' | 'timeout' | 'refusedConnections' | 'perSecond'> & {
   readonly schema: 'zerodrop.verify/v1'
-  /** every request not answered 2xx, plus every refused connection (which carried no request) */
-  readonly dropped: number
   readonly exitCode: number
-  readonly requests: number
-  readonly ok: number
-  readonly non2xx: { readonly lb: number; readonly app: number }
-  readonly lost: number
-  readonly reset: number
-  readonly refused: number
-  readonly timeout: number
-  readonly refusedConnections: number
   readonly command: { readonly argv: readonly string[]; readonly exitCode: number | null }
-  readonly perSecond: readonly VerifySecond[]
 }
 
 export function verifyJson(r: VerifyResult): VerifyJson {
