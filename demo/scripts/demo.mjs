@@ -99,6 +99,7 @@ const rows = [
   ['requests through the router', (r) => String(r.load.requests)],
   ['dropped', (r) => String(r.dropped)],
   ['  lost / reset / refused / timeout', (r) => [r.accounting.lost, r.accounting.reset, r.accounting.refused, r.accounting.timeout].join(' / ')],
+  ['  refused connections', (r) => String(r.accounting.refusedConnections ?? 0)],
   ['  non-2xx counted as drops', (r) => String(r.accounting.non2xx - (r.progressive?.badRelease?.failed ?? 0))],
   ['bad release: failed / bound', (r) => (r.progressive?.badRelease ? `${r.progressive.badRelease.failed} / ${r.progressive.badRelease.bound.toFixed(1)}` : '-')],
   ['time to detect', (r) => s(r.progressive?.detection?.detectionMs)],
