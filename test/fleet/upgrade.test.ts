@@ -1,7 +1,9 @@
 import http from 'node:http'
 import type net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { createRouter, type Router } from '#fleet/router/router.js'
+import { DEMO, killAll, startFixture } from '../helpers/process.js'
 
 // A protocol switch (what a WebSocket handshake is) through both routers, on real sockets: one
 // accounted request answered 101 — a success, not a non-2xx drop — then a tunnel that carries
@@ -11,6 +13,7 @@ import { createRouter, type Router } from '#fleet/router/router.js'
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c()
+  await killAll()
 })
 
 /** An echo server behind `Upgrade: echo` (a stand-in for a WebSocket service): 101, then every byte back. */
@@ -108,6 +111,33 @@ describe('protocol switches through the routers', () => {
       expect(v1.requests).toBe(1)
       expect(v1.responses['4xx']).toBe(1)
       expect(v1.responses['2xx']).toBe(0)
+    })
+  }
+})
+
+describe("the demo's WebSocket (GET /ws) through the routers, drained", () => {
+  for (const mode of ['l4', 'l7'] as const) {
+    it(`${mode}: messages acked through the tunnel; on SIGTERM the service closes it with 1001 after its drain delay; one request, counted ok`, { timeout: 30_000 }, async () => {
+      const demo = await startFixture(DEMO, { DRAIN_DELAY_MS: '500', APP_VERSION: 'v1' })
+      const r = await router(mode, demo.port)
+      const ws = new WebSocket(`ws://127.0.0.1:${r.port}/ws`)
+      const acks: string[] = []
+      ws.on('message', (d) => acks.push(String(d)))
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve())
+        ws.once('error', reject)
+      })
+      for (const m of ['one', 'two']) ws.send(m)
+      for (let i = 0; i < 100 && acks.length < 2; i++) await new Promise((res) => setTimeout(res, 10))
+      expect(acks).toEqual(['ack one v1', 'ack two v1'])
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
+      demo.signal('SIGTERM')
+      expect(await closed).toBe(1001)
+      expect((await demo.exited).code).toBe(0)
+      const v1 = r.stats().byRevision.v1!
+      expect(v1.requests).toBe(1)
+      expect(v1.responses['2xx']).toBe(1)
+      expect(v1.failures).toEqual({ refused: 0, reset: 0, lost: 0, timeout: 0 })
     })
   }
 })
