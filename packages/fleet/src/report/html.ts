@@ -498,7 +498,8 @@ function analysisChart(r: Report, a: Axis): string {
   }
   if (runs.length === 0) return ''
   return (
-    panel('chart-analysis-errors', 'error rate', (p) => p.estimate ?? p.errorRate, maxErr, (v) => pct(v)) +
+    // the error rate itself: a sequential gate's estimate is its deciding test's, which may be the latency one
+    panel('chart-analysis-errors', 'error rate', (p) => p.errorRate, maxErr, (v) => pct(v)) +
     panel('chart-analysis-p99', 'p99 latency', (p) => p.p99Ms, maxP99, (v) => `${Math.round(v)} ms`)
   )
 }
@@ -594,12 +595,13 @@ function analysisTable(r: Report): string {
     p.decision,
     p.n ?? '?',
     p.k ?? '',
-    pct(p.estimate ?? p.errorRate),
+    pct(p.errorRate),
+    p.estimate === undefined ? '' : pct(p.estimate),
     p.boundary === undefined ? '' : String(p.boundary),
     p.p99Ms === undefined ? 'n/a' : `${Math.round(p.p99Ms)} ms`,
     p.message,
   ])
-  return `<h2>Analysis measurements</h2>${table(['time', 'analysis', 'decision', 'n', 'k', 'error rate', 'bound', 'p99', 'message'], rows, 'measurements')}`
+  return `<h2>Analysis measurements</h2>${table(['time', 'analysis', 'decision', 'n', 'k', 'error rate', 'estimate k/n', 'bound', 'p99', 'message'], rows, 'measurements')}`
 }
 
 function failuresTable(r: Report): string {
