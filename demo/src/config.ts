@@ -30,6 +30,11 @@ export interface DemoConfig {
   readonly database: DatabaseTarget
   /** which release of the items schema this process is (docs/expand-contract.md) */
   readonly itemsVersion: ItemsVersion
+  /**
+   * Whether this process serves `/items` at all: on when ITEMS_VERSION or DATABASE_URL is set (or
+   * ITEMS=1). Off by default, so the stateless variants need no database and no native module.
+   */
+  readonly items: boolean
   /** SQLite's busy_timeout; keep it below the readiness probe's timeout */
   readonly busyTimeoutMs: number
   /** run this version's startup migrations before listening (under the lock) */
@@ -68,7 +73,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   else if (naiveRaw === '1' || naiveRaw === 'exit') naive = 'exit'
   else if (naiveRaw === 'stoppable' || naiveRaw === 'fastify-close') naive = naiveRaw
   else throw new DemoConfigError(`NAIVE must be 1 (exit at once), 'stoppable' or 'fastify-close', instead got '${naiveRaw}'`)
-  const itemsVersion = env.ITEMS_VERSION ?? 'v1'
+  const items = flag(env, 'ITEMS') || (env.ITEMS_VERSION ?? '') !== '' || (env.DATABASE_URL ?? '') !== ''
+  const itemsVersion = env.ITEMS_VERSION || 'v1'
   if (!(ITEMS_VERSIONS as readonly string[]).includes(itemsVersion)) {
     throw new DemoConfigError(`ITEMS_VERSION must be one of ${ITEMS_VERSIONS.join(', ')}, instead got '${itemsVersion}'`)
   }
@@ -110,6 +116,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     gracePeriodMs: num(env, 'GRACE_PERIOD_MS', Math.max(30_000, longestDelayMs + shutdownTimeoutMs), 0, 3_600_000),
     database,
     itemsVersion: itemsVersion as ItemsVersion,
+    items,
     busyTimeoutMs: num(env, 'DB_BUSY_TIMEOUT_MS', 500, 0, 60_000),
     migrateOnStart: !flag(env, 'SKIP_MIGRATIONS'),
   }

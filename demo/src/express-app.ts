@@ -24,9 +24,11 @@ export async function expressApp(config: DemoConfig): Promise<{ server: http.Ser
     signals: config.ignoreSigterm ? [] : ['SIGTERM', 'SIGINT'],
   })
   addDemoChecks(lifecycle, config)
-  const items = await startItems(config, (fields, msg) => lifecycle.logger.info(fields, msg))
-  lifecycle.onShutdown('database', () => items.db.destroy())
-  expressItemsRoutes(app, express.json(), items.store, (fields, msg) => lifecycle.logger.error(fields, msg))
+  if (config.items) {
+    const items = await startItems(config, (fields, msg) => lifecycle.logger.info(fields, msg))
+    lifecycle.onShutdown('database', () => items.db.destroy())
+    expressItemsRoutes(app, express.json(), items.store, (fields, msg) => lifecycle.logger.error(fields, msg))
+  }
   app.get('/', async (req, res) => {
     if (maybeReset(config, req.socket)) return
     const r = await rootResponse(config)

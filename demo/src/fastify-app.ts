@@ -22,9 +22,11 @@ export async function fastifyApp(config: DemoConfig): Promise<FastifyInstance> {
     reply.header('x-app-version', config.version)
     done()
   })
-  const items = await startItems(config, (fields, msg) => app.log.info(fields, msg))
-  app.lifecycle.onShutdown('database', () => items.db.destroy())
-  fastifyItemsRoutes(app, items.store)
+  if (config.items) {
+    const items = await startItems(config, (fields, msg) => app.log.info(fields, msg))
+    app.lifecycle.onShutdown('database', () => items.db.destroy())
+    fastifyItemsRoutes(app, items.store)
+  }
   app.get('/', async (req, reply) => {
     if (maybeReset(config, req.raw.socket)) return reply.hijack()
     const r = await rootResponse(config)

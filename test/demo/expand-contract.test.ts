@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { ROOT } from '../helpers/process.js'
-import { describeWith, POSTGRES_URL, postgresMissing } from '../helpers/tools.js'
+import { describeWith, POSTGRES_URL, postgresMissing, sqliteMissing } from '../helpers/tools.js'
 
 // `npm run demo:expand-contract` as a user runs it (the built demo, a child process), on the
 // embedded SQLite and on PostgreSQL: the breaking deploy must drop (the negative control), each
@@ -44,7 +44,7 @@ function expectExpandContract(r: { code: number | null; outcome: unknown; output
   expect(r.code, r.output).toBe(0)
 }
 
-describe('demo:expand-contract on the embedded SQLite (better-sqlite3, WAL, several processes)', () => {
+describeWith('sqlite', await sqliteMissing(), 'demo:expand-contract on the embedded SQLite (better-sqlite3, WAL, several processes)', () => {
   it('breaking deploy drops; expand, migrate, contract drop nothing and every write reads back', async () => {
     expectExpandContract(await scenario({ DATABASE_URL: '' }))
   }, 240_000)

@@ -18,7 +18,7 @@ export const TOOLS = {
   script: { command: 'script', args: ['--version'], install: 'apt-get install bsdutils (util-linux script, for pseudo-terminal tests)' },
 } as const satisfies Record<string, { command: string; args: readonly string[]; install: string }>
 
-export type ToolName = keyof typeof TOOLS | 'docker'
+export type ToolName = keyof typeof TOOLS | 'docker' | 'sqlite' | 'postgres'
 
 const seen = new Map<string, string | undefined>()
 
@@ -86,5 +86,20 @@ export async function postgresMissing(url = POSTGRES_URL): Promise<string | unde
     return `no PostgreSQL answers ${url.replace(/:[^:@/]*@/, ':***@')} (${(err as Error).message}); start one with: bash .ci/postgres.sh`
   } finally {
     await client.end().catch(() => {})
+  }
+}
+
+/**
+ * Why the demo's embedded database cannot run here, or undefined when it can. better-sqlite3 is
+ * an optional dependency: npm ci builds it from source (python3, make and a C++ compiler), and on
+ * a machine without them it is left out rather than failing the install.
+ */
+export async function sqliteMissing(): Promise<string | undefined> {
+  try {
+    const { default: Database } = await import('better-sqlite3')
+    new Database(':memory:').prepare('select 1').get()
+    return undefined
+  } catch (err) {
+    return `better-sqlite3 did not load (${(err as Error).message.split('\n')[0]}); install python3, make and g++ (apt-get install python3 make g++), then npm rebuild better-sqlite3`
   }
 }
