@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // zerodrop benchmarks: `npm run bench` (full, under 10 minutes on 2 cores) or
 // `node test/bench/run.mjs --smoke [--out DIR]` (~10 s, used by `npm test`).
-// Options: --only overhead,probes,drain,fleet   --out DIR (default test/bench/results, smoke: a temp dir)
+// Options: --only instructions,proxies,overhead,probes,drain,fleet   --out DIR (default test/bench/results, smoke: a temp dir)
 //          --rounds N   --render results/latest.json (rewrite the Markdown from a run's JSON)
 import fs from 'node:fs'
 import os from 'node:os'
@@ -13,6 +13,8 @@ import { runOverhead } from './lib/overhead.mjs'
 import { runProbes } from './lib/probes.mjs'
 import { runDrain } from './lib/drain.mjs'
 import { runFleet } from './lib/fleet.mjs'
+import { runInstructions } from './lib/instructions.mjs'
+import { runProxies } from './lib/proxies.mjs'
 import { markdown, readmeSection, targets } from './lib/report.mjs'
 
 const { values } = parseArgs({
@@ -22,9 +24,30 @@ const { values } = parseArgs({
     only: { type: 'string' },
     rounds: { type: 'string' },
     render: { type: 'string' },
+    merge: { type: 'string' },
   },
 })
 
+// --merge a.json,b.json --render results/latest.json: the sections of several runs in one file,
+// each section keeping the date of the run that measured it (sectionRuns), later files winning.
+if (values.merge && values.render) {
+  const merged = { sectionRuns: {} }
+  for (const f of values.merge.split(',')) {
+    const r = JSON.parse(fs.readFileSync(path.resolve(f), 'utf8'))
+    for (const key of ['instructions', 'proxies', 'overhead', 'probes', 'drain', 'fleet']) {
+      if (r[key] !== undefined && (r[key].measured !== false || merged[key] === undefined)) {
+        merged[key] = r[key]
+        merged.sectionRuns[key] = r.sectionRuns?.[key] ?? r.startedAt
+      }
+    }
+    merged.startedAt = merged.startedAt ?? r.startedAt
+    merged.machine = r.machine
+    merged.options = { ...merged.options, ...r.options, mode: 'full' }
+    merged.durationS = (merged.durationS ?? 0) + r.durationS
+  }
+  merged.startedAt = Object.values(merged.sectionRuns).sort().at(-1)
+  fs.writeFileSync(path.resolve(values.render), JSON.stringify(merged, null, 2) + '\n')
+}
 // --render results/latest.json: rewrite the Markdown (and README section) from a JSON file.
 if (values.render) {
   const file = path.resolve(values.render)
@@ -39,7 +62,7 @@ if (values.render) {
 }
 const o = { ...(values.smoke ? SMOKE : FULL) }
 if (values.rounds) o.rounds = Number(values.rounds)
-const sections = new Set((values.only ?? 'overhead,probes,drain,fleet').split(','))
+const sections = new Set((values.only ?? (values.smoke ? 'overhead,probes,drain,fleet' : 'instructions,proxies,overhead,probes,drain,fleet')).split(','))
 const outDir = path.resolve(values.out ?? (values.smoke ? fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-bench-')) : path.join(BENCH_DIR, 'results')))
 const name = values.smoke ? 'smoke' : values.only ? `partial-${[...sections].join('-')}` : 'latest'
 
@@ -75,6 +98,8 @@ let failed = false
 const loadgen = startChild(`${BENCH_DIR}lib/loadgen.mjs`, { cpu: LOAD_CPU })
 try {
   await loadgen.ready
+  if (sections.has('instructions')) results.instructions = o.instructions ? await runInstructions(o, log) : { measured: false, reason: 'not part of the smoke mode (valgrind, minutes)' }
+  if (sections.has('proxies')) results.proxies = o.proxies ? await runProxies(o, log) : { measured: false, reason: 'not part of the smoke mode (valgrind, minutes)' }
   if (sections.has('overhead')) results.overhead = await runOverhead(o, loadgen, log)
   if (sections.has('probes')) results.probes = await runProbes(o, loadgen, log)
   if (sections.has('drain')) results.drain = await runDrain(o, loadgen, log)

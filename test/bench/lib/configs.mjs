@@ -37,9 +37,20 @@ export const DRAIN_CONFIGS = [
   { server: 'fastify-bare', label: 'Fastify close() (no delay)', delay: false },
 ]
 
+/** Instruction counts (callgrind): the target configurations and their peers, and the A/A control. */
+export const INSTRUCTION_GROUPS = [
+  { name: 'Fastify 5', baseline: 'fastify-bare', control: 'fastify-control', variants: ['fastify-control', 'fastify-zerodrop', 'fastify-zerodrop-metrics', 'fastify-metrics'] },
+  { name: 'Express 5', baseline: 'express-bare', variants: ['express-zerodrop-metrics', 'express-prom-bundle'] },
+  { name: 'node:http', baseline: 'http-bare', variants: ['http-zerodrop'] },
+]
+
 export const FULL = {
   mode: 'full',
   groups: GROUPS,
+  /** callgrind: W warm-up requests (JIT tier-up under valgrind takes ~5 000), then N1, then N2 − N1 counted */
+  instructions: { groups: INSTRUCTION_GROUPS, warmup: 5000, n1: 1000, n2: 3000, connections: 1, parallel: 3 },
+  /** router vs HAProxy and nginx (callgrind): C proxies run twice (W + N1, W + N2); the zerodrop routers warm up first */
+  proxies: { warmup: Number(process.env.PW ?? 200), nodeWarmup: Number(process.env.PNW ?? 5000), n1: Number(process.env.PN1 ?? 500), n2: Number(process.env.PN2 ?? 1500), connections: 1 },
   /** max req/s rounds */
   rounds: 4,
   /** CPU per request rounds (A B A C A …) */

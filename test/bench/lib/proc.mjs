@@ -23,11 +23,14 @@ export function pinSelf(cpu) {
  * Starts `node script` with an IPC channel. `cpu` pins it (taskset execs node, so the PID is node's).
  * Resolves when the child sends its first message (`{ ready: true, ... }`).
  */
-export function startChild(script, { env = {}, cpu, args = [], readyTimeoutMs = 20_000, nodeArgs = [] } = {}) {
+export function startChild(script, { env = {}, cpu, args = [], readyTimeoutMs = 20_000, nodeArgs = [], wrap = [] } = {}) {
   const argv = [...nodeArgs, script, ...args]
-  const [cmd, cmdArgs] = TASKSET && cpu !== undefined
-    ? ['taskset', ['-c', String(cpu), process.execPath, ...argv]]
-    : [process.execPath, argv]
+  // `wrap` runs node under another program that execs it in the same process (valgrind).
+  const [cmd, cmdArgs] = wrap.length > 0
+    ? [wrap[0], [...wrap.slice(1), process.execPath, ...argv]]
+    : TASKSET && cpu !== undefined
+      ? ['taskset', ['-c', String(cpu), process.execPath, ...argv]]
+      : [process.execPath, argv]
   const child = spawn(cmd, cmdArgs, {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production', ...env },

@@ -13,6 +13,59 @@ function find(groups, server) {
   return undefined
 }
 
+/**
+ * A configuration's instruction ratio with the run's noise floor as its interval: the A/A
+ * control's distance from 1, applied on both sides (the counts themselves are deterministic;
+ * what varies between processes is GC and JIT timing).
+ */
+export function instructionRatio(groups, server) {
+  let aa
+  let row
+  for (const g of groups) {
+    for (const r of g.rows) {
+      if (r.control) aa = r.instructionsRatio
+      if (r.server === server) row = r
+    }
+  }
+  if (!row) return undefined
+  const floor = aa === undefined ? 0 : Math.abs(aa - 1)
+  return { ratio: row.instructionsRatio, lo: row.instructionsRatio * (1 - floor), hi: row.instructionsRatio * (1 + floor) }
+}
+
+function proxiesTable(results, L) {
+  const px = results.proxies
+  const m = px.method
+  const p = Object.fromEntries(px.rows.map((r) => [r.proxy, r]))
+  L.push(`Router against HAProxy and nginx (Debian's): user-space instructions per proxied \`GET /\` (\`${m.tool}\`), the same bare node:http backend (not under valgrind) and the same closed-loop client over ${m.connections} keep-alive connection. HAProxy and nginx run twice, serving ${m.warmup} + ${m.n1} and ${m.warmup} + ${m.n2} requests; the figure is the difference / ${m.n2 - m.n1}. The zerodrop routers (node ${NODE_FLAGS_TEXT}) are counted between dumps after ${m.nodeWarmup} warm-up requests, like the servers above. One worker/thread each. The comparison is unfair by design: l4 is an HTTP-aware proxy (it parses every request and response to count them, the fleet's drop accounting), where HAProxy's TCP mode and nginx's stream proxy copy bytes; HAProxy and nginx are C, the routers are JavaScript.`)
+  L.push('')
+  L.push(row(['proxy', 'instructions/request', 'vs HAProxy TCP', 'vs HAProxy HTTP']))
+  L.push(row(['---', '---:', '---:', '---:']))
+  for (const r of px.rows) L.push(row([r.label, fmt(r.instructionsPerReq), fmt(r.instructionsPerReq / p['haproxy-tcp'].instructionsPerReq, 2), fmt(r.instructionsPerReq / p['haproxy-http'].instructionsPerReq, 2)]))
+  L.push('')
+}
+
+const NODE_FLAGS_TEXT = '--hash-seed=1 --random-seed=1 --single-threaded'
+
+function instructionsTable(results, L) {
+  const ins = results.instructions
+  const m = ins.method
+  L.push(`Instructions per request (\`${m.tool}\`, node ${m.nodeFlags.join(' ')}, V8 otherwise at its defaults): closed-loop load over ${m.connections} keep-alive connection from a separate process not under valgrind; ${m.warmup} warm-up requests, then the counters are dumped after N1 = ${m.n1} and N2 = ${m.n2} more, and the figure is (count at N2 − count at N1) / (N2 − N1). User-space instructions only, every thread of the server (V8's compiler and GC threads too); the kernel's share is the same for every configuration and not counted. In brackets: the ratio widened by the A/A control's distance from 1 (the run's noise floor). "first N1" is the per-request count over the N1 phase, a check that warm-up was over.`)
+  L.push('')
+  const cpuCol = (server) => {
+    const r = find(results.overhead ?? [], server)
+    return r && !r.baseline ? ratio(r.cpuRatio) : r ? '1' : 'not run'
+  }
+  L.push(row(['configuration', 'instructions/request', 'first N1', 'instructions vs bare', 'CPU time vs bare (second column)', 'req/s under callgrind']))
+  L.push(row(['---', '---:', '---:', '---:', '---:', '---:']))
+  for (const g of ins.groups) {
+    for (const r of g.rows) {
+      const ir = instructionRatio(ins.groups, r.server)
+      L.push(row([r.baseline ? `**${r.label}**` : r.control ? `*${r.label}*` : r.label, fmt(r.instructionsPerReq), fmt(r.instructionsPerReqN1), r.baseline ? '1' : r.control ? fmt(r.instructionsRatio, 3) : `${fmt(ir.ratio, 3)} (${fmt(ir.lo, 3)}–${fmt(ir.hi, 3)})`, cpuCol(r.server), fmt(r.reqPerS)]))
+    }
+  }
+  L.push('')
+}
+
 /** Each performance target: the figure, the limit, met or not. Undefined figures are "not measured". */
 export function targets(results) {
   const out = []
@@ -34,6 +87,25 @@ export function targets(results) {
     else if (lowerIsBetter ? ours.hi < peer.lo : ours.lo > peer.hi) met = 'yes'
     else if (lowerIsBetter ? ours.lo > peer.hi : ours.hi < peer.lo) met = 'no'
     out.push({ name, value: ours.ratio, interval: [ours.lo, ours.hi], limit: `${lowerIsBetter ? '<' : '>'} ${fmt(peer.ratio, 3)} (${fmt(peer.lo, 3)}–${fmt(peer.hi, 3)})`, met, unit: '×' })
+  }
+  const ins = results.instructions
+  if (ins?.measured) {
+    const ig = ins.groups
+    const r = (server) => instructionRatio(ig, server)
+    const aa = r('fastify-control')
+    if (aa) plain('A/A control (bare Fastify, second process) instructions/request', aa.ratio, '0.98–1.02', aa.ratio >= 0.98 && aa.ratio <= 1.02, '×')
+    if (r('fastify-zerodrop')) bound('Fastify + zerodrop (probes, drain) instructions/request vs bare', r('fastify-zerodrop'), 1.03)
+    if (r('fastify-zerodrop-metrics')) bound('Fastify + zerodrop with metrics instructions/request vs bare', r('fastify-zerodrop-metrics'), 1.08)
+    if (r('fastify-zerodrop-metrics') && r('fastify-metrics')) versus('Fastify + zerodrop with metrics instructions/request below fastify-metrics', r('fastify-zerodrop-metrics'), r('fastify-metrics'))
+    if (r('express-zerodrop-metrics')) bound('Express + zerodrop with metrics instructions/request vs bare', r('express-zerodrop-metrics'), 1.05)
+    if (r('express-zerodrop-metrics') && r('express-prom-bundle')) versus('Express + zerodrop with metrics instructions/request below express-prom-bundle', r('express-zerodrop-metrics'), r('express-prom-bundle'))
+    if (r('http-zerodrop')) bound('node:http + zerodrop (probes, drain) instructions/request vs bare', r('http-zerodrop'), 1.03)
+  }
+  const px = results.proxies
+  if (px?.measured) {
+    const p = Object.fromEntries(px.rows.map((r) => [r.proxy, r]))
+    plain('router l4 instructions/request vs HAProxy TCP mode (unfair by design: l4 parses HTTP to count requests)', p.l4.vsReference, '≤ 2', p.l4.vsReference <= 2, '×')
+    plain('router l7 instructions/request vs HAProxy HTTP mode', p.l7.vsReference, '≤ 2', p.l7.vsReference <= 2, '×')
   }
   const zd = find(o, 'fastify-zerodrop')
   const zdm = find(o, 'fastify-zerodrop-metrics')
@@ -85,6 +157,20 @@ export function markdown(results) {
   L.push(`Run ${results.startedAt} (${options.mode} mode, ${Math.round(results.durationS)} s) on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; ` +
     `${machine.pinned ? 'server pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned (no taskset)'}; load average before ${machine.loadBefore.join(' ')}, after ${machine.loadAfter.join(' ')}.`)
   L.push('')
+  if (results.sectionRuns) {
+    L.push(`Sections from different runs (not re-run together): ${Object.entries(results.sectionRuns).map(([k, d]) => `${k} ${d.slice(0, 16).replace('T', ' ')} UTC`).join(', ')}.`)
+    L.push('')
+  }
+  if (results.instructions?.measured) {
+    L.push('### Instructions per request (deterministic)')
+    L.push('')
+    instructionsTable(results, L)
+  }
+  if (results.proxies?.measured) {
+    L.push('### Router against HAProxy and nginx')
+    L.push('')
+    proxiesTable(results, L)
+  }
   if (results.overhead) {
     L.push('### Overhead per request')
     L.push('')
@@ -175,8 +261,16 @@ export function readmeSection(results) {
   L.push('')
   L.push(`What zerodrop costs per request, how fast it drains and how fast the fleet rolls, side by side with the libraries people use instead — one \`npm run bench\` run (${Math.round(results.durationS / 60)} min), method in [test/bench/README.md](test/bench/README.md), every figure in [test/bench/results/latest.md](test/bench/results/latest.md).`)
   L.push('')
+  if (results.sectionRuns) {
+    L.push(`Sections from different runs (not re-run together): ${Object.entries(results.sectionRuns).map(([k, d]) => `${k} ${d.slice(0, 16).replace('T', ' ')} UTC`).join(', ')}.`)
+    L.push('')
+  }
   L.push(`Machine: ${machine.cpus} × ${machine.cpuModel} (shared: other jobs ran on the same cores, load average ${machine.loadBefore[0]} before and ${machine.loadAfter[0]} after the run), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; server pinned to CPU 0, autocannon to CPU 1. ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC.`)
   L.push('')
+  if (results.instructions?.measured) {
+    instructionsTable(results, L)
+  }
+  if (results.proxies?.measured) proxiesTable(results, L)
   if (results.overhead) {
     L.push('Overhead on a hello-world route (the worst case). Ratios to the bare framework: the median of the round-by-round pairs, in brackets the interval for that median (lowest to highest pair); the A/A control (bare vs bare) shows the run\'s noise floor.')
     L.push('')

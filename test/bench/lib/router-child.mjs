@@ -1,4 +1,5 @@
 // The fleet's router (@zerodrop/fleet createRouter) in its own process, one endpoint in its pool.
+import os from 'node:os'
 import { createRouter } from '@zerodrop/fleet'
 
 const [mode, upstreamPort] = process.argv.slice(2)
@@ -6,6 +7,11 @@ const router = await createRouter({ mode, host: '127.0.0.1', port: 0 })
 router.add({ id: 'i1', revision: 'v1', host: '127.0.0.1', port: Number(upstreamPort) })
 process.on('message', (m) => {
   if (m?.cmd === 'stats') process.send({ id: m.id, result: router.stats() })
+  // Under callgrind (--dump-before=uv_loadavg): dump the counters at a known request count.
+  if (m?.cmd === 'mark') {
+    os.loadavg()
+    process.send({ id: m.id, result: true })
+  }
 })
 process.send({ ready: true, port: router.port })
 process.on('disconnect', () => process.exit(0))

@@ -24,6 +24,11 @@ process.on('message', async (m) => {
   if (m?.cmd === 'cpu') {
     const cpu = process.cpuUsage()
     process.send({ id: m.id, result: { userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss() } })
+  } else if (m?.cmd === 'mark') {
+    // Instruction counts: the server runs under callgrind with --dump-before=uv_loadavg, so this
+    // call dumps (and zeroes) the counters at a known request count. Nothing else here calls it.
+    (await import('node:os')).loadavg()
+    process.send({ id: m.id, result: true })
   } else if (m?.cmd === 'profile-start') {
     // Steady-state CPU profile for profile.mjs (startup excluded); inspector loaded only when asked.
     const { Session } = await import('node:inspector')

@@ -1,0 +1,105 @@
+// Instructions per request, counted by callgrind: deterministic where CPU time on a shared
+// machine is not. Each server runs under `valgrind --tool=callgrind`; a closed-loop client in
+// its own process (not under valgrind) sends exactly W warm-up requests, then N1, then N2 − N1,
+// and the server dumps its counters between the phases (see 'mark' in ../servers/common.mjs).
+// The figure is the last phase's instructions / (N2 − N1): past warm-up and JIT tier-up, and
+// free of start-up and exit. Callgrind counts user-space instructions of every thread of the
+// process (V8's compiler and GC threads included); the kernel's share is not counted.
+import { execFile, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { BENCH_DIR, LOAD_CPU, startChild } from './proc.mjs'
+import { LABELS } from './configs.mjs'
+
+export const VALGRIND = spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status === 0
+// --single-threaded: V8 compiles and collects on the main thread. Its background threads otherwise
+// took 64 % of the count, in proportion to wall-clock time rather than to requests (they poll
+// and spin while valgrind serialises threads), so the figure depended on how busy the machine was.
+export const NODE_FLAGS = ['--hash-seed=1', '--random-seed=1', '--single-threaded']
+
+export function closedLoop(url, count, connections) {
+  return new Promise((resolve, reject) => {
+    const argv = [`${BENCH_DIR}lib/closed-loop.mjs`, url, String(count), String(connections)]
+    const [cmd, args] = process.platform === 'linux' && spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0
+      ? ['taskset', ['-c', String(LOAD_CPU), process.execPath, ...argv]]
+      : [process.execPath, argv]
+    execFile(cmd, args, { timeout: 900_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`closed-loop load to ${url} (${count} requests) failed: ${err.message}\n${stderr}`))
+      resolve(JSON.parse(stdout))
+    })
+  })
+}
+
+export function totals(file) {
+  const m = /^totals:\s+(\d+)/m.exec(fs.readFileSync(file, 'utf8')) ?? /^summary:\s+(\d+)/m.exec(fs.readFileSync(file, 'utf8'))
+  if (!m) throw new Error(`no totals line in callgrind output ${file}`)
+  return Number(m[1])
+}
+
+async function countOne(name, o, dir, log) {
+  const out = path.join(dir, `${name}.%p`)
+  const s = startChild(`${BENCH_DIR}servers/${name}.mjs`, {
+    wrap: ['valgrind', '--tool=callgrind', '--dump-before=uv_loadavg', `--callgrind-out-file=${out}`],
+    nodeArgs: NODE_FLAGS,
+    readyTimeoutMs: 300_000,
+  })
+  const t0 = performance.now()
+  try {
+    const info = await s.ready
+    const url = `http://127.0.0.1:${info.port}/`
+    const phases = [o.warmup, o.n1, o.n2 - o.n1]
+    const secs = []
+    for (const n of phases) {
+      const t = performance.now()
+      const r = await closedLoop(url, n, o.connections)
+      if (r.ok !== n) throw new Error(`${name}: ${n} requests sent, ${r.ok} answered 200`)
+      secs.push((performance.now() - t) / 1000)
+      await s.call('mark', undefined, 120_000)
+    }
+    const files = phases.map((_, i) => path.join(dir, `${name}.${s.pid}.${i + 1}`))
+    const [, i1, i2] = files.map(totals)
+    const perReq = i2 / (o.n2 - o.n1)
+    log(`instructions ${name}: ${Math.round(perReq)} per request (phase N1: ${Math.round(i1 / o.n1)}), ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+    return { server: name, label: LABELS[name], instructionsPerReq: perReq, instructionsPerReqN1: i1 / o.n1, reqPerS: (o.n2 - o.n1) / secs[2], profile: files[2] }
+  } finally {
+    await s.stop()
+  }
+}
+
+/** Runs `jobs` with at most `width` at a time (valgrind is one CPU each; the counts do not care). */
+async function pool(jobs, width) {
+  const results = new Array(jobs.length)
+  let next = 0
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < jobs.length) {
+      const i = next++
+      results[i] = await jobs[i]()
+    }
+  }))
+  return results
+}
+
+export async function runInstructions(o, log) {
+  if (!VALGRIND) {
+    log('instructions: SKIPPED — valgrind is not installed (apt-get install valgrind)')
+    return { measured: false, reason: 'valgrind not installed' }
+  }
+  const c = o.instructions
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-callgrind-'))
+  const names = [...new Set(c.groups.flatMap((g) => [g.baseline, ...g.variants]))]
+  log(`instructions: ${names.length} servers under callgrind, ${c.parallel} at a time; W=${c.warmup}, N1=${c.n1}, N2=${c.n2}, ${c.connections} connection(s); dumps in ${dir}`)
+  const got = await pool(names.map((n) => () => countOne(n, c, dir, log)), c.parallel)
+  const by = Object.fromEntries(got.map((r) => [r.server, r]))
+  const groups = c.groups.map((g) => ({
+    name: g.name,
+    baseline: g.baseline,
+    rows: [g.baseline, ...g.variants].map((n) => ({
+      ...by[n],
+      baseline: n === g.baseline,
+      control: n === g.control,
+      instructionsRatio: by[n].instructionsPerReq / by[g.baseline].instructionsPerReq,
+    })),
+  }))
+  return { measured: true, method: { tool: 'valgrind --tool=callgrind (user-space instructions, all threads)', nodeFlags: NODE_FLAGS, ...c }, dumps: dir, groups }
+}
