@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { killRecorded } from '../helpers/process.js'
 import { groupAlive } from '@zerodrop/fleet'
 
 // The `zerodrop` CLI under faults, as a CI job meets them: killed outright, interrupted, pointed
@@ -32,15 +33,7 @@ function recorded(): Array<{ pgid: number; port: number }> {
 }
 
 afterEach(() => {
-  for (const { pgid } of recorded()) {
-    try {
-      process.kill(-pgid, 'SIGKILL')
-    } catch {
-      // gone, as it should be
-    }
-  }
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
-  children.clear()
+  killRecorded(recorded().map((r) => r.pgid), children)
   fs.rmSync(dir, { recursive: true, force: true })
 })
 

@@ -4,7 +4,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { CLI, DEMO, freePort, portIsFree } from '../helpers/process.js'
+import { CLI, DEMO, freePort, portIsFree, killRecorded } from '../helpers/process.js'
 import { groupAlive } from '@zerodrop/fleet'
 
 // The `zerodrop` bin as a user runs it: a child process, its exit code, its stderr.
@@ -26,15 +26,7 @@ function recordedGroups(): number[] {
 
 afterEach(() => {
   // on failure too: kill whatever the commands under test started, then the CLI itself
-  for (const pgid of recordedGroups()) {
-    try {
-      process.kill(-pgid, 'SIGKILL')
-    } catch {
-      // gone, as it should be
-    }
-  }
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
-  children.clear()
+  killRecorded(recordedGroups(), children)
   fs.rmSync(dir, { recursive: true, force: true })
 })
 

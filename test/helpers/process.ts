@@ -130,3 +130,19 @@ export async function killAll(): Promise<void> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * After a CLI test, pass or fail: SIGKILL the process groups the commands under test recorded
+ * (`echo $$` in a command: sh is the group leader), then every CLI child still running.
+ */
+export function killRecorded(groups: readonly number[], children: Set<import('node:child_process').ChildProcess>): void {
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, 'SIGKILL')
+    } catch {
+      // gone, as it should be
+    }
+  }
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  children.clear()
+}
