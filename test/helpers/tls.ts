@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import selfsigned from 'selfsigned'
 
 export interface TestCert {
   /** env for the fixtures: TLS_CERT and TLS_KEY file paths */
@@ -9,10 +9,16 @@ export interface TestCert {
   remove(): void
 }
 
-/** A self-signed certificate for localhost, made now with openssl, valid one day; never committed. */
-export function makeTestCert(): TestCert {
+/**
+ * A self-signed certificate for localhost, made now and valid one day, never committed. Made with
+ * the `selfsigned` package rather than the openssl command, which a newcomer's machine may lack.
+ */
+export async function makeTestCert(): Promise<TestCert> {
+  const notBeforeDate = new Date(Date.now() - 60_000)
+  const notAfterDate = new Date(Date.now() + 24 * 3600_000)
+  const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048, algorithm: 'sha256', notBeforeDate, notAfterDate })
   const dir = mkdtempSync(join(tmpdir(), 'zd-tls-'))
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+  writeFileSync(join(dir, 'key.pem'), pems.private)
+  writeFileSync(join(dir, 'cert.pem'), pems.cert)
   return { env: { TLS_CERT: join(dir, 'cert.pem'), TLS_KEY: join(dir, 'key.pem') }, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }

@@ -12,8 +12,8 @@ const LISTENING = /"msg":"listening"/
 const REFUSED = http2.constants.NGHTTP2_REFUSED_STREAM
 let cert: TestCert
 
-beforeAll(() => {
-  cert = makeTestCert()
+beforeAll(async () => {
+  cert = await makeTestCert()
 })
 afterAll(() => cert.remove())
 afterEach(killAll)

@@ -1,27 +1,22 @@
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import http2 from 'node:http2'
 import https from 'node:https'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DEMO, freePort, killAll, sleep, startFixture } from '../helpers/process.js'
+import { makeTestCert, type TestCert } from '../helpers/tls.js'
 
 const HTTP_FIXTURE = fileURLToPath(new URL('./fixtures/http-server.mjs', import.meta.url))
 const LISTENING = /"msg":"listening"/
-let tlsDir = ''
+let cert: TestCert | undefined
 let tls: Record<string, string> = {}
 
-beforeAll(() => {
-  tlsDir = mkdtempSync(join(tmpdir(), 'zd-tls-'))
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-keyout', join(tlsDir, 'key.pem'), '-out', join(tlsDir, 'cert.pem')], { stdio: 'ignore' })
-  tls = { TLS_CERT: join(tlsDir, 'cert.pem'), TLS_KEY: join(tlsDir, 'key.pem') }
+beforeAll(async () => {
+  cert = await makeTestCert()
+  tls = { ...cert.env }
 })
-afterAll(() => rmSync(tlsDir, { recursive: true, force: true }))
+afterAll(() => cert?.remove())
 afterEach(killAll)
 
 describe('protocols', () => {
