@@ -37,7 +37,7 @@ if (values.merge && values.render) {
     for (const key of ['instructions', 'proxies', 'overhead', 'probes', 'drain', 'fleet']) {
       if (r[key] !== undefined && (r[key].measured !== false || merged[key] === undefined)) {
         merged[key] = r[key]
-        merged.sectionRuns[key] = r.sectionRuns?.[key] ?? r.startedAt
+        merged.sectionRuns[key] = r.sectionRuns?.[key] ?? `${r.startedAt} on ${r.machine.cpuModel}, load average ${r.machine.loadBefore[0]}`
       }
     }
     merged.startedAt = merged.startedAt ?? r.startedAt

@@ -1,9 +1,9 @@
 // Closed-loop load for the instruction count: exactly COUNT requests to URL over CONNECTIONS
 // keep-alive connections, each sent when the previous response on its connection has ended.
-// Runs in its own process (never under valgrind). Prints {"ok","bad","ms"} as JSON; exit 1 if any failed.
+// Runs in its own process (never under valgrind). Prints {"ok","bad","ms"} as JSON.
 import http from 'node:http'
 
-const [url, countArg, connArg = '1', timeoutArg = '60000'] = process.argv.slice(2)
+const [url, countArg, connArg = '1', timeoutArg = '600000'] = process.argv.slice(2)
 const count = Number(countArg)
 const connections = Number(connArg)
 const timeoutMs = Number(timeoutArg)
@@ -39,4 +39,4 @@ async function worker() {
 await Promise.all(Array.from({ length: connections }, worker))
 agent.destroy()
 process.stdout.write(JSON.stringify({ ok, bad, ms: performance.now() - started }) + '\n')
-process.exit(bad > 0 ? 1 : 0)
+process.exit(0) // the harness compares ok with the count it asked for

@@ -85,7 +85,9 @@ export async function runInstructions(o, log) {
     log('instructions: SKIPPED — valgrind is not installed (apt-get install valgrind)')
     return { measured: false, reason: 'valgrind not installed' }
   }
-  const c = o.instructions
+  const c = { ...o.instructions }
+  // ZERODROP_BENCH_GROUPS='Fastify 5,node:http': only those groups (a partial run when time is short)
+  if (process.env.ZERODROP_BENCH_GROUPS) c.groups = c.groups.filter((g) => process.env.ZERODROP_BENCH_GROUPS.split(',').includes(g.name))
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-callgrind-'))
   const names = [...new Set(c.groups.flatMap((g) => [g.baseline, ...g.variants]))]
   log(`instructions: ${names.length} servers under callgrind, ${c.parallel} at a time; W=${c.warmup}, N1=${c.n1}, N2=${c.n2}, ${c.connections} connection(s); dumps in ${dir}`)

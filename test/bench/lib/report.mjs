@@ -158,7 +158,7 @@ export function markdown(results) {
     `${machine.pinned ? 'server pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned (no taskset)'}; load average before ${machine.loadBefore.join(' ')}, after ${machine.loadAfter.join(' ')}.`)
   L.push('')
   if (results.sectionRuns) {
-    L.push(`Sections from different runs (not re-run together): ${Object.entries(results.sectionRuns).map(([k, d]) => `${k} ${d.slice(0, 16).replace('T', ' ')} UTC`).join(', ')}.`)
+    L.push(`Sections from different runs (not re-run together): ${Object.entries(results.sectionRuns).map(([k, d]) => `${k} ${d.slice(0, 16).replace('T', ' ')} UTC${d.slice(24)}`).join('; ')}.`)
     L.push('')
   }
   if (results.instructions?.measured) {
@@ -259,13 +259,13 @@ export function readmeSection(results) {
   const L = []
   L.push('## Performance')
   L.push('')
-  L.push(`What zerodrop costs per request, how fast it drains and how fast the fleet rolls, side by side with the libraries people use instead — one \`npm run bench\` run (${Math.round(results.durationS / 60)} min), method in [test/bench/README.md](test/bench/README.md), every figure in [test/bench/results/latest.md](test/bench/results/latest.md).`)
+  L.push(`What zerodrop costs per request, how fast it drains and how fast the fleet rolls, side by side with the libraries people use instead — ${results.sectionRuns ? 'sections of `npm run bench` from the runs dated below' : `one \`npm run bench\` run (${Math.round(results.durationS / 60)} min)`}, method in [test/bench/README.md](test/bench/README.md), every figure in [test/bench/results/latest.md](test/bench/results/latest.md).`)
   L.push('')
   if (results.sectionRuns) {
-    L.push(`Sections from different runs (not re-run together): ${Object.entries(results.sectionRuns).map(([k, d]) => `${k} ${d.slice(0, 16).replace('T', ' ')} UTC`).join(', ')}.`)
+    L.push(`Sections from different runs (not re-run together): ${Object.entries(results.sectionRuns).map(([k, d]) => `${k} ${d.slice(0, 16).replace('T', ' ')} UTC${d.slice(24)}`).join('; ')}.`)
     L.push('')
   }
-  L.push(`Machine: ${machine.cpus} × ${machine.cpuModel} (shared: other jobs ran on the same cores, load average ${machine.loadBefore[0]} before and ${machine.loadAfter[0]} after the run), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; server pinned to CPU 0, autocannon to CPU 1. ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC.`)
+  if (!results.sectionRuns) L.push(`Machine: ${machine.cpus} × ${machine.cpuModel} (shared: other jobs ran on the same cores, load average ${machine.loadBefore[0]} before and ${machine.loadAfter[0]} after the run), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; server pinned to CPU 0, autocannon to CPU 1. ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC.`)
   L.push('')
   if (results.instructions?.measured) {
     instructionsTable(results, L)
