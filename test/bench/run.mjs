@@ -36,6 +36,12 @@ if (values.merge && values.render) {
     const r = JSON.parse(fs.readFileSync(path.resolve(f), 'utf8'))
     for (const key of ['instructions', 'proxies', 'overhead', 'probes', 'drain', 'fleet']) {
       if (r[key] !== undefined && (r[key].measured !== false || merged[key] === undefined)) {
+        // instructions from partial runs (ZERODROP_BENCH_GROUPS): their groups side by side
+        if (key === 'instructions' && merged[key]?.measured && r[key].measured) {
+          merged[key] = { ...r[key], groups: [...merged[key].groups.filter((g) => !r[key].groups.some((n) => n.name === g.name)), ...r[key].groups] }
+          merged.sectionRuns[key] = `${merged.sectionRuns[key]} and ${r.startedAt}`
+          continue
+        }
         merged[key] = r[key]
         merged.sectionRuns[key] = r.sectionRuns?.[key] ?? `${r.startedAt} on ${r.machine.cpuModel}, load average ${r.machine.loadBefore[0]}`
       }
