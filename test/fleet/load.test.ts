@@ -96,10 +96,11 @@ describe('load generator (node:http keep-alive, paced, exact per request)', () =
       // back to back inside a burst, paced between bursts (sums, so one preempted moment cannot decide it)
       expect(inBurst).toBeLessThan(between)
     })
-    // phase-shifted: connection i starts i/4 of a slot after connection 0
-    const first = byConnection.map((rs) => rs[0]!.start)
-    expect([...first].sort((a, b) => a - b)).toEqual(first)
-    expect(first[3]! - first[0]!).toBeGreaterThanOrEqual(Math.floor((3 * slotMs) / 4) - 1)
+    // phase-shifted: the never-early bound above at k = 0 already says connection c's first request
+    // leaves no sooner than c/4 of a slot (a generator without the shift sends all four at ~0 ms and
+    // fails it). Comparing the observed first starts with each other instead would fail whenever
+    // connection 0 is late on a loaded machine (lateness is allowed; earliness is not).
+    expect(byConnection[3]![0]!.start).toBeGreaterThanOrEqual((3 * slotMs) / 4 - 1)
     // and it keeps up: 10 slots take about 200 ms (bound loose: the machine is shared)
     expect(r.durationMs).toBeLessThan(20 * 10 * slotMs)
   })
