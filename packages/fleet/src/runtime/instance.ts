@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { ResolvedProbes, ResolvedRevision } from '../options/deploy.js'
 import { ProbeRunner } from './probes.js'
-import { unwatchGroup, watchGroup } from './watchdog.js'
+import { unwatchGroup, watchEnv, watchGroup } from './watchdog.js'
 
 export const INSTANCE_STATES = ['starting', 'running', 'terminating', 'stopped'] as const
 export type InstanceState = (typeof INSTANCE_STATES)[number]
@@ -249,7 +249,7 @@ export class Instance {
       child = spawn(file ?? 'sh', args, {
         detached: true,
         stdio: ['ignore', fd, fd],
-        env: { ...process.env, ...this.revision.env, PORT: String(this.port), HOST: this.host },
+        env: { ...process.env, ...this.revision.env, ...watchEnv(this.#config.terminationGracePeriodMs), PORT: String(this.port), HOST: this.host },
       })
     } catch (err) {
       fs.closeSync(fd)

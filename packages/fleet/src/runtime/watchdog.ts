@@ -1,10 +1,25 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 
 // an entry point of its own (bin/), run once per supervising process
 const WATCHDOG = fileURLToPath(new URL('../bin/watchdog.js', import.meta.url))
 
 let watchdog: ChildProcess | undefined
+
+/**
+ * Every process this supervisor starts carries `ZERODROP_WATCH=<token>` in its environment, so the
+ * watch also finds a group it was never told about: one forked in the moment between `spawn()` and
+ * its registration, when a SIGKILL of this process lands right then (Linux, through /proc).
+ */
+export const WATCH_ENV = 'ZERODROP_WATCH'
+const token = randomUUID()
+
+/** The environment marker for a child about to be started (with its grace); starts the watch first if needed. */
+export function watchEnv(graceMs: number): Record<string, string> {
+  send(`~${Math.max(0, Math.round(graceMs))}\n`)
+  return { [WATCH_ENV]: token }
+}
 
 /**
  * Tell the parent-death watch about a process group. The watch is a small process in its own
@@ -23,8 +38,13 @@ export function unwatchGroup(pgid: number): void {
 }
 
 function send(line: string): void {
+  ensureWatchdog()
+  watchdog?.stdin?.write(line)
+}
+
+function ensureWatchdog(): void {
   if (watchdog === undefined || watchdog.stdin === null || watchdog.stdin.destroyed) {
-    const child = spawn(process.execPath, [WATCHDOG], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] })
+    const child = spawn(process.execPath, [WATCHDOG, token], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] })
     child.on('error', () => {
       watchdog = undefined
     })
@@ -35,7 +55,6 @@ function send(line: string): void {
     ;(child.stdin as unknown as { unref?: () => void } | null)?.unref?.()
     watchdog = child
   }
-  watchdog.stdin?.write(line)
 }
 
 /** The watch's pid, for tests. */
