@@ -122,7 +122,7 @@ console.log(
 const b = bad.progressive?.badRelease
 console.log(
   b
-    ? `The bad canary was caught after ${s(bad.progressive.detection?.detectionMs)} and rolled back: ${boundWording(b)} (the bound: its error rate × the requests its weight allowed); nothing else was dropped (${bad.dropped}).`
+    ? `The bad canary was caught after ${s(bad.progressive.detection?.detectionMs)} and rolled back: ${boundWording(b)} (the bound: the gate's failure boundary where it decided, plus the last scrape batch, plus what was in flight when weight 0 took effect); nothing else was dropped (${bad.dropped}).`
     : `The bad canary was not caught by a failed analysis (${bad.verdict}: ${bad.reason ?? 'no reason'}).`,
 )
 console.log(`\nreport pages (open in a browser; no network needed):\n${pages.map((p, i) => `  ${runs[i].short.padEnd(16)} file://${p}`).join('\n')}`)
