@@ -6,8 +6,14 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { RUNTIME_DOCKER_ERROR_CODES } from '../core/errors.js'
+import { WATCH_ENV } from '../runtime/watchdog.js'
 
 const SELF = fileURLToPath(import.meta.url)
+
+// This process carries the fleet watch's marker (it is the instance); the helpers it detaches on
+// purpose — `docker stop`, `docker logs -f`, the container watchdog — must outlive it to remove the
+// container, so they do not inherit the marker the watch looks for in /proc.
+delete process.env[WATCH_ENV]
 
 const log = (o: object, msg: string): void => {
   process.stderr.write(JSON.stringify({ level: 'info', time: Date.now(), component: 'runtime-docker', pid: process.pid, ...o, msg }) + '\n')
