@@ -33,7 +33,8 @@ interface StopRun {
   readonly rootPid: number | undefined
 }
 
-async function stopUnderLoad(o: Omit<DemoContainerOptions, 'port'>): Promise<StopRun> {
+/** `slowMs`: the request in flight when SIGTERM arrives (2 s: ends inside the grace period). */
+async function stopUnderLoad(o: Omit<DemoContainerOptions, 'port'>, slowMs = 2000): Promise<StopRun> {
   const port = await freePort()
   const demo = await startDemoContainer({
     ...o,
@@ -51,8 +52,8 @@ async function stopUnderLoad(o: Omit<DemoContainerOptions, 'port'>): Promise<Sto
     timeoutMs: 15_000,
   })
   await sleep(1000)
-  // a 2 s request in flight when SIGTERM arrives, on its own connection
-  const slow = get(port, '/slow?ms=2000')
+  // a request in flight when SIGTERM arrives, on its own connection
+  const slow = get(port, `/slow?ms=${slowMs}`)
   await sleep(250)
   const t = performance.now()
   await demo.container.stop({ timeout: GRACE_MS, remove: false })
@@ -114,13 +115,14 @@ describeWithDocker('demo image: SIGTERM drain with node as PID 1 (testcontainers
       image: IMAGES.v1,
       entrypoint: ['sh', '-c'],
       command: ['node demo/dist/server.js; echo "node exited with $?"'],
-    })
+    }, GRACE_MS + 5000)
     figure({ variant: 'sh -c wrapper', stopToExitMs: run.stopToExitMs, exitCode: run.exit.exitCode, slow: run.slow.status || run.slow.error, ...counts(run.load) })
     const ctx = `\n${JSON.stringify(counts(run.load))}\n${run.exit.logs}`
     expect(run.rootPid, 'node is not PID 1 under sh -c').not.toBe(1)
     expect(run.exit.exitCode, `exit code${ctx}`).toBe(137)
     expect(run.stopToExitMs, 'docker stop waited for the whole grace period').toBeGreaterThanOrEqual(GRACE_MS - 500)
     expect(run.exit.logs).not.toContain('draining')
+    expect(run.slow.status, 'the request still running when SIGKILL came is lost').not.toBe(200)
     expect(run.load.lost + run.load.timeout, `requests sent and never answered${ctx}`).toBeGreaterThan(0)
   })
 

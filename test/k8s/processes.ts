@@ -86,12 +86,22 @@ export interface LoadResult {
 }
 
 /** A bounded request loop (count and time) against one loopback URL. */
-export async function drive(url: string, requests: number, concurrency: number, timeoutMs = 30_000): Promise<LoadResult> {
-  const deadline = Date.now() + timeoutMs
+/**
+ * `requests` GETs from `concurrency` workers. With `spreadMs`, the n-th request is not sent before
+ * `n / requests * spreadMs` after the start, so the load spans that long: a Prometheus scraping
+ * every second then sees each counter grow across several scrapes. (A series first appears at the
+ * first scrape after its first request; what it counted before that is invisible to rate() and
+ * increase(), so a burst shorter than one scrape interval reads as no traffic at all.)
+ */
+export async function drive(url: string, requests: number, concurrency: number, timeoutMs = 30_000, spreadMs = 0): Promise<LoadResult> {
+  const start = Date.now()
+  const deadline = start + timeoutMs
   const result: LoadResult = { sent: 0, byStatus: {}, failed: 0 }
   async function worker() {
     while (result.sent < requests && Date.now() < deadline) {
+      const notBefore = start + (result.sent / requests) * spreadMs
       result.sent++
+      if (Date.now() < notBefore) await new Promise((resolve) => setTimeout(resolve, notBefore - Date.now()))
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(5000) })
         await res.arrayBuffer()

@@ -139,7 +139,8 @@ describeWith('prometheus', promMissing, "the AnalysisTemplate's PromQL on a real
     })
 
     await Promise.all(Object.entries(revisions).map(async ([name, rev]) => {
-      load[name] = await drive(`${demos[name]!.url}/`, rev.requests, rev.concurrency, 45_000)
+      // spread over 6 s (6 scrapes): a burst inside one scrape interval is invisible to rate()
+      load[name] = await drive(`${demos[name]!.url}/`, rev.requests, rev.concurrency, 45_000, 6000)
     }))
     // Wait until Prometheus has scraped the final counts of every revision (and two more scrapes).
     for (const [name, rev] of Object.entries(revisions)) {

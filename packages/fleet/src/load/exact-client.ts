@@ -20,7 +20,12 @@ export interface ExactLoadOptions {
   readonly pacedIntervalMs?: number
   /** Hard bound on the run; `stop()` ends it earlier. @default 30000 */
   readonly durationMs?: number
-  /** Hard bound on requests per client. @default 100000 */
+  /**
+   * Hard bound on requests per client. The default is 100 per millisecond of `durationMs`
+   * (at least 100 000), so on loopback the duration always ends the run first: a saturating
+   * client on a fast machine does ~9 000 req/s, and a fixed 100 000 once left nothing in flight
+   * 11 s into a 45 s run. @default max(100000, 100 × durationMs)
+   */
   readonly maxRequestsPerClient?: number
   /** Per-request timeout. @default 10000 */
   readonly timeoutMs?: number
@@ -97,6 +102,7 @@ export function startExactLoad(options: ExactLoadOptions): ExactLoad {
   const saturating = options.saturating ?? 4
   const paced = options.paced ?? 4
   const pacedIntervalMs = options.pacedIntervalMs ?? 50
+  const durationMs = options.durationMs ?? 30_000
   const request = { method: options.method ?? 'GET', ...(options.headers ? { headers: options.headers } : {}), ...(options.body === undefined ? {} : { body: options.body }) }
   const generator = startLoadGenerator({
     url: options.url,
@@ -104,8 +110,8 @@ export function startExactLoad(options: ExactLoadOptions): ExactLoad {
     // saturating clients first, then paced ones
     pace: { thinkMs: (client) => (client < saturating ? 0 : pacedIntervalMs) },
     request: () => request,
-    durationMs: options.durationMs ?? 30_000,
-    maxRequestsPerConnection: options.maxRequestsPerClient ?? 100_000,
+    durationMs,
+    maxRequestsPerConnection: options.maxRequestsPerClient ?? Math.max(100_000, Math.ceil(100 * durationMs)),
     timeoutMs: options.timeoutMs ?? 10_000,
     records: true,
   })
