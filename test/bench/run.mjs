@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // zerodrop benchmarks: `npm run bench` (full, under 10 minutes on 2 cores) or
 // `node test/bench/run.mjs --smoke [--out DIR]` (~10 s, used by `npm test`).
-// Options: --only instructions,proxies,overhead,probes,drain,fleet   --out DIR (default test/bench/results, smoke: a temp dir)
+// Options: --only instructions,proxies,overhead,probes,drain,fleet,growth   --out DIR (default test/bench/results, smoke: a temp dir)
 //          --rounds N   --render results/latest.json (rewrite the Markdown from a run's JSON)
 import fs from 'node:fs'
 import os from 'node:os'
@@ -15,6 +15,7 @@ import { runDrain } from './lib/drain.mjs'
 import { runFleet } from './lib/fleet.mjs'
 import { runInstructions } from './lib/instructions.mjs'
 import { runProxies } from './lib/proxies.mjs'
+import { runGrowth } from './lib/growth.mjs'
 import { markdown, readmeSection, targets } from './lib/report.mjs'
 
 const { values } = parseArgs({
@@ -34,7 +35,7 @@ if (values.merge && values.render) {
   const merged = { sectionRuns: {} }
   for (const f of values.merge.split(',')) {
     const r = JSON.parse(fs.readFileSync(path.resolve(f), 'utf8'))
-    for (const key of ['instructions', 'proxies', 'overhead', 'probes', 'drain', 'fleet']) {
+    for (const key of ['instructions', 'proxies', 'overhead', 'probes', 'drain', 'fleet', 'growth']) {
       if (r[key] !== undefined && (r[key].measured !== false || merged[key] === undefined)) {
         // instructions from partial runs (ZERODROP_BENCH_GROUPS): their groups side by side
         if (key === 'instructions' && merged[key]?.measured && r[key].measured) {
@@ -68,7 +69,7 @@ if (values.render) {
 }
 const o = { ...(values.smoke ? SMOKE : FULL) }
 if (values.rounds) o.rounds = Number(values.rounds)
-const sections = new Set((values.only ?? (values.smoke ? 'overhead,probes,drain,fleet' : 'instructions,proxies,overhead,probes,drain,fleet')).split(','))
+const sections = new Set((values.only ?? (values.smoke ? 'overhead,probes,drain,fleet,growth' : 'instructions,proxies,overhead,probes,drain,fleet,growth')).split(','))
 const outDir = path.resolve(values.out ?? (values.smoke ? fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-bench-')) : path.join(BENCH_DIR, 'results')))
 const name = values.smoke ? 'smoke' : values.only ? `partial-${[...sections].join('-')}` : 'latest'
 
@@ -110,6 +111,7 @@ try {
   if (sections.has('probes')) results.probes = await runProbes(o, loadgen, log)
   if (sections.has('drain')) results.drain = await runDrain(o, loadgen, log)
   if (sections.has('fleet')) results.fleet = o.fleet ? await runFleet(o, loadgen, log) : { measured: false, reason: 'not part of the smoke mode' }
+  if (sections.has('growth')) results.growth = await runGrowth(o, loadgen, log)
 } catch (err) {
   failed = true
   log(`failed: ${err instanceof Error ? err.stack : String(err)}`)

@@ -95,6 +95,11 @@ describe('bench smoke mode', () => {
     expect(finitePositive(probe.p50Ms) && finitePositive(probe.p99Ms)).toBe(true)
     expect(probe.p99Ms).toBeGreaterThanOrEqual(probe.p50Ms)
 
+    // The probe's relative figure: the app route measured by the same client at the same moments.
+    expect(probe.app.requests).toBe(probe.probes)
+    expect(Object.keys(probe.app.statuses)).toEqual(['200'])
+    expect(probe.p99VsApp).toBeCloseTo(probe.p99Ms / probe.app.p99Ms, 9)
+
     // Drain: a real SIGTERM, a real exit, idle keep-alive sockets closed by the server.
     const drain = json.drain[0]
     for (const key of ['idle', 'clients']) {
@@ -108,11 +113,32 @@ describe('bench smoke mode', () => {
     expect(withClients.opened).toBe(json.options.idleClients)
     expect(withClients.closedByServer).toBe(json.options.idleClients)
 
+    // How cost grows: every idle connection was opened and then closed by the draining server,
+    // which exited 0 after its delay; the router held the connections it was given and served the
+    // paced load over them (no request needed a new socket), without a failure.
+    const growth = json.growth
+    expect(growth.drain).toHaveLength(json.options.growth.drainConnections.length)
+    for (const d of growth.drain) {
+      expect(d.closedAll, `${d.connections} idle connections opened and closed by the server`).toBe(true)
+      expect(d.exitCodes).toEqual(d.runs.map(() => 0))
+      expect(d.drainMs).toBeGreaterThanOrEqual(json.options.growth.drainDelayMs)
+      expect(d.runs[0].gc, 'memory read after a full collection').toBe(true)
+    }
+    expect(growth.router).toHaveLength(json.options.growth.routerConnections.length)
+    for (const r of growth.router) {
+      expect(r.opened).toBe(r.connections)
+      expect(r.routerOpenConnections).toBe(r.connections)
+      expect(r.failed).toBe(0)
+      expect(r.newSockets).toBe(0)
+      expect(finitePositive(r.usPerReq), `router CPU per request at ${r.connections} connections`).toBe(true)
+    }
+
     // The Markdown carries the same tables, with ratios and intervals.
     expect(md).toMatch(/\| configuration \| req\/s \(median\) \| req\/s vs bare \|/)
     expect(md).toMatch(/\| Fastify \+ zerodrop \(probes, drain\) \| \d+ \| \d+\.\d{3} \(\d+\.\d{3}–\d+\.\d{3}\) \|/)
     expect(md).toContain('### Readiness probe latency under load')
     expect(md).toContain('### Drain: SIGTERM to exit')
+    expect(md).toContain('### How cost grows')
     expect(md).toContain('### Targets')
     expect(json.targets.length).toBeGreaterThan(0)
   }, 180_000)

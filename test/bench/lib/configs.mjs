@@ -72,6 +72,24 @@ export const FULL = {
   fleet: true,
   fleetRounds: 3,
   rolling: { replicas: 2, maxSurge: 1, periodMs: 200, endpointDelayMs: 500, drainDelayMs: 1000 },
+  /** how cost grows (growth.mjs): connections held, connections through the router, replicas rolled */
+  growth: {
+    drainServers: ['fastify-zerodrop', 'fastify-bare'],
+    drainConnections: [10, 1000, 10000],
+    drainReps: 2,
+    drainDelayMs: 1000,
+    /** connections opened at once (more would overflow the listen backlog) */
+    batch: 250,
+    routerModes: ['l4', 'l7'],
+    routerConnections: [10, 1000, 5000],
+    routerRate: 500,
+    routerSamples: 3,
+    routerSeconds: 1.5,
+    replicas: [3, 10, 20],
+    maxSurge: '25%',
+    periodMs: 200,
+    endpointDelayMs: 500,
+  },
 }
 
 /** ~10 s: every section's machinery once, tiny durations; the figures mean nothing. */
@@ -94,4 +112,20 @@ export const SMOKE = {
   drainReps: 1,
   idleClients: 20,
   fleet: false,
+  growth: {
+    drainServers: ['fastify-zerodrop'],
+    drainConnections: [10, 200],
+    drainReps: 1,
+    drainDelayMs: 200,
+    batch: 100,
+    routerModes: ['l4'],
+    routerConnections: [10, 200],
+    routerRate: 200,
+    routerSamples: 1,
+    routerSeconds: 0.5,
+    replicas: [],
+    maxSurge: '25%',
+    periodMs: 200,
+    endpointDelayMs: 500,
+  },
 }

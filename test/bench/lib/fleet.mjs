@@ -3,9 +3,9 @@
 import { BENCH_DIR, ROOT, SERVER_CPU, startChild } from './proc.mjs'
 import { median, pairedRatio } from './stats.mjs'
 
-const DEMO = `${ROOT}demo/dist/server.js`
+export const DEMO = `${ROOT}demo/dist/server.js`
 /** The router and the deploy are not pinned: they may use either CPU. */
-const ANY_CPU = '0,1'
+export const ANY_CPU = '0,1'
 
 async function routerThroughput(o, loadgen, log) {
   const demo = startChild(`${BENCH_DIR}servers/demo.mjs`, { cpu: SERVER_CPU, env: { FRAMEWORK: 'fastify', APP_VERSION: 'v1' } })
@@ -60,14 +60,16 @@ async function startupMs() {
   }
 }
 
-async function rollingDeploy(o, log) {
-  const settings = { demo: DEMO, replicas: o.rolling.replicas, maxSurge: o.rolling.maxSurge, periodMs: o.rolling.periodMs, endpointDelayMs: o.rolling.endpointDelayMs, drainDelayMs: o.rolling.drainDelayMs }
-  const up = await startupMs()
+/**
+ * One rolling deploy (rolling-child.mjs) with `settings`; returns the report and, from its events,
+ * how long each new instance took from created to seen ready and each old one from SIGTERM to exit.
+ */
+export async function rollout(settings, timeoutMs = 120_000) {
   const child = startChild(`${BENCH_DIR}lib/rolling-child.mjs`, { cpu: ANY_CPU, args: [JSON.stringify(settings)] })
   try {
     await child.ready
     const msg = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('rolling deploy did not finish within 120 s')), 120_000)
+      const timer = setTimeout(() => reject(new Error(`rolling deploy did not finish within ${timeoutMs / 1000} s`)), timeoutMs)
       child.child.on('message', (m) => {
         if (m.report || m.error) {
           clearTimeout(timer)
@@ -88,35 +90,42 @@ async function rollingDeploy(o, log) {
       const done = ev.find((x) => x.instance === e.instance && (x.event === 'terminated' || x.event === 'killed'))
       if (done) drains.push(done.t - e.t)
     }
-    // Theoretical minimum: the new revision comes up in ceil(replicas / maxSurge) waves
-    // (maxUnavailable 0); a wave cannot be shorter than the time a new instance takes to be seen
-    // ready through its probes; the last wave's old instances then drain for the drain delay (the
-    // endpoint lag runs during the drain and costs nothing on top). The startup is taken from this
-    // deploy's own instances (created -> seen ready, median), so a busy machine slows both sides
-    // alike and the ratio is what the rollout machinery adds. The model with the standalone
-    // startup rounded up to the probe period is kept for reference.
-    const waves = Math.ceil(settings.replicas / settings.maxSurge)
-    const seenReadyMs = median(readyAfter)
-    const minimumMs = waves * seenReadyMs + settings.drainDelayMs
-    const modelMinimumMs = waves * Math.ceil(up.medianMs / settings.periodMs) * settings.periodMs + settings.drainDelayMs
-    log(`fleet rolling: ${r.verdict}, dropped ${r.dropped}, rollout ${r.timing.rolloutDurationMs} ms, minimum ${Math.round(minimumMs)} ms (${waves} waves of ${Math.round(seenReadyMs)} ms + ${settings.drainDelayMs} ms drain; standalone startup ${Math.round(up.medianMs)} ms)`)
-    return {
-      description: `${settings.replicas}→${settings.replicas}, maxSurge ${settings.maxSurge}, maxUnavailable 0, probe period ${settings.periodMs} ms, endpoint lag ${settings.endpointDelayMs} ms, drain delay ${settings.drainDelayMs} ms, l4, under load`,
-      settings,
-      verdict: r.verdict,
-      dropped: r.dropped,
-      durationMs: r.timing.rolloutDurationMs,
-      minimumMs,
-      ratio: r.timing.rolloutDurationMs / minimumMs,
-      modelMinimumMs,
-      startupMs: up,
-      waves,
-      newInstanceReadyAfterMs: readyAfter,
-      oldInstanceDrainMs: drains,
-      steps: r.steps,
-    }
+    return { report: r, readyAfter, drains }
   } finally {
     await child.stop()
+  }
+}
+
+async function rollingDeploy(o, log) {
+  const settings = { demo: DEMO, replicas: o.rolling.replicas, maxSurge: o.rolling.maxSurge, periodMs: o.rolling.periodMs, endpointDelayMs: o.rolling.endpointDelayMs, drainDelayMs: o.rolling.drainDelayMs }
+  const up = await startupMs()
+  const { report: r, readyAfter, drains } = await rollout(settings)
+  // Theoretical minimum: the new revision comes up in ceil(replicas / maxSurge) waves
+  // (maxUnavailable 0); a wave cannot be shorter than the time a new instance takes to be seen
+  // ready through its probes; the last wave's old instances then drain for the drain delay (the
+  // endpoint lag runs during the drain and costs nothing on top). The startup is taken from this
+  // deploy's own instances (created -> seen ready, median), so a busy machine slows both sides
+  // alike and the ratio is what the rollout machinery adds. The model with the standalone
+  // startup rounded up to the probe period is kept for reference.
+  const waves = Math.ceil(settings.replicas / settings.maxSurge)
+  const seenReadyMs = median(readyAfter)
+  const minimumMs = waves * seenReadyMs + settings.drainDelayMs
+  const modelMinimumMs = waves * Math.ceil(up.medianMs / settings.periodMs) * settings.periodMs + settings.drainDelayMs
+  log(`fleet rolling: ${r.verdict}, dropped ${r.dropped}, rollout ${r.timing.rolloutDurationMs} ms, minimum ${Math.round(minimumMs)} ms (${waves} waves of ${Math.round(seenReadyMs)} ms + ${settings.drainDelayMs} ms drain; standalone startup ${Math.round(up.medianMs)} ms)`)
+  return {
+    description: `${settings.replicas}→${settings.replicas}, maxSurge ${settings.maxSurge}, maxUnavailable 0, probe period ${settings.periodMs} ms, endpoint lag ${settings.endpointDelayMs} ms, drain delay ${settings.drainDelayMs} ms, l4, under load`,
+    settings,
+    verdict: r.verdict,
+    dropped: r.dropped,
+    durationMs: r.timing.rolloutDurationMs,
+    minimumMs,
+    ratio: r.timing.rolloutDurationMs / minimumMs,
+    modelMinimumMs,
+    startupMs: up,
+    waves,
+    newInstanceReadyAfterMs: readyAfter,
+    oldInstanceDrainMs: drains,
+    steps: r.steps,
   }
 }
 

@@ -85,20 +85,30 @@ function probeOnce(url, timeoutMs) {
   })
 }
 
-/** Probe latency while the app route runs at `rate` req/s (paced). */
-async function probeUnderLoad({ url, rate, seconds, probeUrl, probeIntervalMs = 20 }) {
+/**
+ * Probe latency while the app route runs at `rate` req/s (paced). With `appUrl`, every probe is
+ * paired with a request to the app route sent the same way (a new connection, right before or
+ * after the probe, the order alternating), so both are measured at the same moment.
+ */
+async function probeUnderLoad({ url, rate, seconds, probeUrl, appUrl, probeIntervalMs = 20 }) {
   // Prime the probe path as the kubelet would have long before: the first check result.
   for (let i = 0; i < 3; i++) await probeOnce(probeUrl, 5000)
+  if (appUrl) for (let i = 0; i < 3; i++) await probeOnce(appUrl, 5000)
   const load = rate > 0 ? paced({ url, rate, seconds }) : Promise.resolve(undefined)
   const lat = []
+  const appLat = []
   const statuses = {}
+  const appStatuses = {}
   // Start probing after the load has ramped up (all staggered instances running).
   await new Promise((r) => setTimeout(r, 1000))
   const until = performance.now() + (seconds - 1.5) * 1000
   const maxProbes = Math.ceil((seconds * 1000) / probeIntervalMs)
   while (performance.now() < until && lat.length < maxProbes) {
     const next = performance.now() + probeIntervalMs
+    const appFirst = appUrl !== undefined && lat.length % 2 === 1
+    if (appFirst) appLat.push(await probeOnce(appUrl, 5000))
     const r = await probeOnce(probeUrl, 5000)
+    if (appUrl !== undefined && !appFirst) appLat.push(await probeOnce(appUrl, 5000))
     lat.push(r.ms)
     statuses[r.status] = (statuses[r.status] ?? 0) + 1
     const wait = next - performance.now()
@@ -106,38 +116,106 @@ async function probeUnderLoad({ url, rate, seconds, probeUrl, probeIntervalMs = 
   }
   const loadResult = await load
   lat.sort((a, b) => a - b)
+  const app = appLat.map((a) => a.ms).sort((a, b) => a - b)
+  for (const a of appLat) appStatuses[a.status] = (appStatuses[a.status] ?? 0) + 1
   return {
     probes: lat.length,
     statuses,
     p50Ms: percentile(lat, 50),
     p99Ms: percentile(lat, 99),
     maxMs: lat[lat.length - 1],
+    ...(appUrl === undefined ? {} : { app: { requests: app.length, statuses: appStatuses, p50Ms: percentile(app, 50), p99Ms: percentile(app, 99), maxMs: app.at(-1), sortedMs: app } }),
+    sortedMs: lat,
     load: loadResult,
   }
 }
 
-// Idle keep-alive clients for the drain benchmark.
+// Idle keep-alive clients for the drain benchmark (and the growth section's connection counts).
 let idleAgent
+let idleUrl
 let idleClosed = 0
-async function openIdle({ url, n }) {
+/**
+ * Opens `n` keep-alive connections, one request each, `batch` at a time (all at once by
+ * default; thousands at once would overflow the listen backlog and wait for SYN retries).
+ */
+async function openIdle({ url, n, batch = n }) {
   idleAgent?.destroy()
   idleClosed = 0
-  idleAgent = new http.Agent({ keepAlive: true, maxSockets: n, maxFreeSockets: n, keepAliveMsecs: 60_000, timeout: 0 })
+  idleUrl = checkUrl(url)
+  // fifo: a later request takes the socket idle the longest, so paced requests go round the pool
+  idleAgent = new http.Agent({ keepAlive: true, maxSockets: n, maxFreeSockets: n, keepAliveMsecs: 60_000, timeout: 0, scheduling: 'fifo' })
   const sockets = new Set()
-  await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
-    const req = http.get(checkUrl(url), { agent: idleAgent }, (res) => {
+  // Each response is read only once every connection is open: until then its socket stays busy,
+  // so the agent cannot hand it to a later batch and every request opens a connection of its own.
+  const unread = []
+  const one = () => new Promise((resolve, reject) => {
+    const req = http.get(idleUrl, { agent: idleAgent }, (res) => {
+      req.setTimeout(0)
       sockets.add(res.socket)
       res.socket.once('close', () => idleClosed++)
-      res.resume()
-      res.on('end', resolve)
+      unread.push(new Promise((r) => res.on('end', r)))
+      resolve(res)
     })
     req.setTimeout(10_000, () => req.destroy(new Error('timeout')))
     req.on('error', reject)
-  })))
+  })
+  const responses = []
+  for (let done = 0; done < n; done += batch) responses.push(...await Promise.all(Array.from({ length: Math.min(batch, n - done) }, one)))
+  for (const res of responses) res.resume()
+  await Promise.all(unread)
   // Every answered request left its socket idle in the agent's free pool.
   let free = 0
   for (const list of Object.values(idleAgent.freeSockets)) free += list.length
   return { opened: sockets.size, idle: free }
+}
+
+/**
+ * `rate` req/s for `seconds` over the connections openIdle opened (bounded: rate × seconds
+ * requests, 10 s timeout each). `newSockets` counts requests that did not reuse one of them.
+ */
+async function pacedIdle({ rate, seconds }) {
+  if (idleAgent === undefined) throw new Error('pacedIdle needs the connections of openIdle first')
+  const total = Math.round(rate * seconds)
+  const lat = []
+  let sent = 0
+  let ok = 0
+  let failed = 0
+  let newSockets = 0
+  let settled = 0
+  const t0 = performance.now()
+  await new Promise((resolve) => {
+    const finish = () => {
+      if (++settled === total) resolve()
+    }
+    const one = () => {
+      const t = performance.now()
+      const req = http.get(idleUrl, { agent: idleAgent }, (res) => {
+        if (!req.reusedSocket) newSockets++
+        res.resume()
+        res.on('end', () => {
+          if (res.statusCode >= 200 && res.statusCode < 300) ok++
+          else failed++
+          lat.push(performance.now() - t)
+          finish()
+        })
+      })
+      req.setTimeout(10_000, () => req.destroy(new Error('timeout')))
+      req.on('error', () => {
+        failed++
+        finish()
+      })
+    }
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate))
+      while (sent < due) {
+        sent++
+        one()
+      }
+      if (sent >= total) clearInterval(timer)
+    }, 5)
+  })
+  lat.sort((a, b) => a - b)
+  return { sent, ok, failed, newSockets, durationS: (performance.now() - t0) / 1000, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99) }
 }
 
 function closeIdle() {
@@ -147,7 +225,7 @@ function closeIdle() {
   return { closedByServer }
 }
 
-const handlers = { saturate, paced, probeUnderLoad, openIdle, closeIdle }
+const handlers = { saturate, paced, probeUnderLoad, openIdle, pacedIdle, closeIdle }
 
 process.on('message', async (msg) => {
   const { id, cmd, args } = msg

@@ -10,6 +10,9 @@ const revision = (name) => ({
 })
 process.send({ ready: true })
 try {
+  // this process is the whole fleet but its instances (router, controller, load generator):
+  // its CPU over the deploy is the fleet's own cost
+  const cpu0 = process.cpuUsage()
   const report = await deploy({
     from: revision('v1'),
     to: revision('v2'),
@@ -21,7 +24,8 @@ try {
     probes: { common: { periodMs: args.periodMs, timeoutMs: 1000 } },
     load: { leadMs: 1000, tailMs: 1000 },
   })
-  process.send({ report: { verdict: report.verdict, dropped: report.dropped, exitCode: report.exitCode, timing: report.timing, events: report.events, steps: report.steps } })
+  const cpu = process.cpuUsage(cpu0)
+  process.send({ report: { verdict: report.verdict, dropped: report.dropped, exitCode: report.exitCode, timing: report.timing, events: report.events, steps: report.steps, rolling: report.parameters.rolling, load: { requests: report.load.requests, rps: report.load.rps, rate: report.parameters.load.rate, connections: report.parameters.load.connections }, cpu: { userUs: cpu.user, systemUs: cpu.system } } })
 } catch (err) {
   process.send({ error: err instanceof Error ? err.stack : String(err) })
 }

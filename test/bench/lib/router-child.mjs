@@ -7,6 +7,16 @@ const router = await createRouter({ mode, host: '127.0.0.1', port: 0 })
 router.add({ id: 'i1', revision: 'v1', host: '127.0.0.1', port: Number(upstreamPort) })
 process.on('message', (m) => {
   if (m?.cmd === 'stats') process.send({ id: m.id, result: router.stats() })
+  // How cost grows (growth.mjs, --expose-gc): memory after a full collection, CPU so far.
+  if (m?.cmd === 'memory') {
+    globalThis.gc?.()
+    globalThis.gc?.()
+    process.send({ id: m.id, result: { ...process.memoryUsage(), gc: typeof globalThis.gc === 'function' } })
+  }
+  if (m?.cmd === 'cpu') {
+    const cpu = process.cpuUsage()
+    process.send({ id: m.id, result: { userUs: cpu.user, systemUs: cpu.system } })
+  }
   // Under callgrind (--dump-before=uv_loadavg): dump the counters at a known request count.
   if (m?.cmd === 'mark') {
     os.loadavg()

@@ -72,3 +72,17 @@ export function round(x, digits = 2) {
   const f = 10 ** digits
   return Math.round(x * f) / f
 }
+
+/**
+ * Distribution-free ~95 % interval for the p-quantile of `sorted` (ascending): the order
+ * statistics at ranks n·p ∓ 1.96·sqrt(n·p·(1 − p)) (the normal approximation to the binomial),
+ * clamped to the sample. At p = 0.99 and a few hundred samples the upper end is the maximum.
+ */
+export function quantileInterval(sorted, p) {
+  const n = sorted.length
+  if (n === 0) return { lo: NaN, hi: NaN }
+  const half = 1.96 * Math.sqrt(n * p * (1 - p))
+  const lo = Math.max(1, Math.floor(n * p - half))
+  const hi = Math.min(n, Math.ceil(n * p + half) + 1)
+  return { lo: sorted[lo - 1], hi: sorted[hi - 1] }
+}

@@ -24,6 +24,12 @@ process.on('message', async (m) => {
   if (m?.cmd === 'cpu') {
     const cpu = process.cpuUsage()
     process.send({ id: m.id, result: { userUs: cpu.user, systemUs: cpu.system, rssBytes: process.memoryUsage.rss() } })
+  } else if (m?.cmd === 'memory') {
+    // How cost grows (growth.mjs): the server runs with --expose-gc, so the heap is read after
+    // a full collection and counts what is still referenced, not garbage awaiting collection.
+    globalThis.gc?.()
+    globalThis.gc?.()
+    process.send({ id: m.id, result: { ...process.memoryUsage(), gc: typeof globalThis.gc === 'function' } })
   } else if (m?.cmd === 'mark') {
     // Instruction counts: the server runs under callgrind with --dump-before=uv_loadavg, so this
     // call dumps (and zeroes) the counters at a known request count. Nothing else here calls it.
