@@ -18,7 +18,7 @@ export const TOOLS = {
   script: { command: 'script', args: ['--version'], install: 'apt-get install bsdutils (util-linux script, for pseudo-terminal tests)' },
 } as const satisfies Record<string, { command: string; args: readonly string[]; install: string }>
 
-export type ToolName = keyof typeof TOOLS | 'docker' | 'sqlite' | 'postgres'
+export type ToolName = keyof typeof TOOLS | 'docker' | 'sqlite' | 'postgres' | 'unshare'
 
 const seen = new Map<string, string | undefined>()
 

@@ -65,6 +65,21 @@ const plugin: FastifyPluginAsync<FastifyLifecycleOptions> = async (app: FastifyI
   }
 
   app.addHook('onListen', async () => {
+    // Fastify binds one more server per address `host` resolves to ('localhost' → 127.0.0.1
+    // and ::1 on many machines). No public API reaches those servers, so their requests are not
+    // waited for and their keep-alive sockets are cut at close: an instance that cannot keep the
+    // drain contract never reports started or ready (docs/architecture.md, "drain contract").
+    const bound = app.addresses()
+    if (bound.length > 1) {
+      const addresses = bound.map((a) => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`))
+      lifecycle.logger.error(
+        { addresses },
+        `fastify listens on ${bound.length} addresses (${addresses.join(', ')}) because its host resolved to several; ` +
+          'the lifecycle can drain only app.server, so this instance stays not started (startup and readiness answer 503): ' +
+          "listen on one host — '127.0.0.1', '::' or '0.0.0.0' — instead of a name such as 'localhost'",
+      )
+      return
+    }
     lifecycle.markReady()
   })
 
