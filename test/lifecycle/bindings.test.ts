@@ -95,7 +95,7 @@ describeWith('unshare', namespacesMissing(), "Fastify on a host that resolves to
     }
   })
 
-  it("so the lifecycle refuses it: not started, startup and readiness 503, an error naming both addresses and the fix", async () => {
+  it('so the lifecycle refuses it: not started, startup and readiness 503, an error naming both addresses and the fix', async () => {
     const demo = await startDemo('localhost')
     expect((await get('127.0.0.1', demo.port, '/startupz')).status).toBe(503)
     expect((await get('127.0.0.1', demo.port, '/readyz')).status).toBe(503)

@@ -71,7 +71,7 @@ const plugin: FastifyPluginAsync<FastifyLifecycleOptions> = async (app: FastifyI
     // drain contract never reports started or ready (docs/architecture.md, "drain contract").
     const bound = app.addresses()
     if (bound.length > 1) {
-      const addresses = bound.map((a) => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`))
+      const addresses = bound.map((a) => (typeof a === 'string' ? a : a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`))
       lifecycle.logger.error(
         { addresses },
         `fastify listens on ${bound.length} addresses (${addresses.join(', ')}) because its host resolved to several; ` +
