@@ -4,10 +4,10 @@ import { ResponseParseError, ResponseParser, serializeRequest, type ParsedRespon
 // The load generator's HTTP/1.1 framing (RFC 9112 §6): every way a response body can end, fed
 // whole and split at every byte, since a socket can deliver any split.
 
-function parseAll(wire: string, opts: { head?: boolean; splitAt?: number } = {}): { responses: ParsedResponse[]; parser: ResponseParser } {
+function parseAll(wire: string, opts: { head?: boolean; splitAt?: number; keepBody?: boolean } = {}): { responses: ParsedResponse[]; parser: ResponseParser } {
   const responses: ParsedResponse[] = []
   const parser = new ResponseParser((r) => responses.push(r))
-  parser.expect(opts.head ?? false)
+  parser.expect(opts.head ?? false, opts.keepBody ?? false)
   const bytes = Buffer.from(wire, 'latin1')
   if (opts.splitAt === undefined) parser.push(bytes)
   else {
@@ -39,6 +39,24 @@ describe('ResponseParser', () => {
       }
     })
   }
+
+  it('keeps the body only when the request asked for it, however it is framed and split', () => {
+    const bodies: Array<[string, string]> = [
+      ['HTTP/1.1 201 Created\r\nContent-Length: 12\r\n\r\n{"id":42}\r\n ', '{"id":42}\r\n '],
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"id\r\n5\r\n":42}\r\n0\r\n\r\n', '{"id":42}'],
+    ]
+    for (const [wire, body] of bodies) {
+      for (let split = 1; split < wire.length; split++) {
+        const kept = parseAll(wire, { splitAt: split, keepBody: true }).responses
+        expect(kept[0]?.body?.toString('latin1'), `split at ${split}`).toBe(body)
+        expect(parseAll(wire, { splitAt: split }).responses[0]?.body, `not asked, split at ${split}`).toBeUndefined()
+      }
+    }
+    const { parser, responses } = parseAll('HTTP/1.1 200 OK\r\n\r\n{"id"', { keepBody: true })
+    parser.push(Buffer.from(':7}'))
+    expect(parser.end()).toBe(true)
+    expect(responses[0]?.body?.toString()).toBe('{"id":7}')
+  })
 
   it('a HEAD response has no body whatever its Content-Length says', () => {
     const { responses } = parseAll('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n', { head: true })

@@ -185,7 +185,9 @@ export const LOAD_FLAGS: readonly FlagSpec[] = [
   { name: 'path', type: 'string', value: 'P', group: 'load', help: 'request path', default: '/', option: 'load.path', example: '/hello' },
   { name: 'header', type: 'string', multiple: true, value: '"Name: value"', group: 'load', help: 'request header, repeatable', option: 'load.headers', coerce: header, combine: pairs, example: 'x-test: 1' },
   { name: 'body', type: 'string', value: 'TEXT', group: 'load', help: 'request body', option: 'load.body', example: '{}' },
-  { name: 'request', type: 'string', multiple: true, value: '"[W*] METHOD /PATH [BODY]"', group: 'load', help: 'a request mix instead of --method/--path/--body (not with them), repeatable: W is the entry\'s weight (default 1), BODY the rest of the line; {{seq}} becomes a value unique to the request; --header applies to all; exact clients send the first GET', option: 'load.requests', example: 'POST /items {"name":"{{seq}}"}' },
+  { name: 'request', type: 'string', multiple: true, value: '"[W*] METHOD /PATH [BODY] [=> GET /PATH/{{.ID}} .FIELD]"', group: 'load', help: 'a request mix instead of --method/--path/--body (not with them), repeatable: W is the entry\'s weight (default 1), BODY the rest of the line; {{seq}} becomes a value unique to the request; --header applies to all; exact clients send the first GET. With "=> GET /items/{{.id}} .name" the entry is a checked write: after the load stops, each one answered 2xx is read back through the router by the id at that field of its answer, and .name of the read must be its {{seq}} value (lost or changed: exit 5)', option: 'load.requests', example: 'POST /items {"name":"{{seq}}"} => GET /items/{{.id}} .name' },
+  { name: 'data-check-max-writes', type: 'number', value: 'N', group: 'load', help: 'checked writes kept for the data check; later ones are counted, not read back', default: '10000', option: 'load.dataCheckMaxWrites', example: '500' },
+  { name: 'data-check-timeout-ms', type: 'number', value: 'MS', group: 'load', help: 'the data check\'s read-back ends within this; writes not read by then are unverified', default: '30000', option: 'load.dataCheckTimeoutMs', example: '10000' },
   { name: 'lead-ms', type: 'number', value: 'MS', group: 'load', help: 'load before the rollout starts', default: '1500', option: 'load.leadMs', example: '500' },
   { name: 'tail-ms', type: 'number', value: 'MS', group: 'load', help: 'load after the rollout ends', default: '1500', option: 'load.tailMs', example: '500' },
   { name: 'timeout-ms', type: 'number', value: 'MS', group: 'load', help: 'a request without an answer after this long is a timeout', default: '10000', option: 'load.timeoutMs', example: '5000' },
@@ -291,6 +293,8 @@ in its environment; the router sends the load to instances that pass their readi
       (a release the analysis failed: its own error answers are reported against their bound, not as drops)
   4   promoted, zero dropped, but not safe to stop: the stop check's instance ignored SIGTERM, exited before the
       router stopped sending to it, or exited non-zero (--no-stop-check skips the check)
+  5   zero dropped, but the data check found a checked write (--request '… => GET …') lost, changed or not
+      readable after the deploy (promoted or rolled back: data a rollback does not bring back)
   64  bad usage: unknown flag or strategy, missing --to, a command that exits at once, a port that cannot be bound,
       an output file that cannot be written, a request (--method/--path) the running revision does not answer with 2xx
   70  internal error of zerodrop itself: what failed is on stderr, the details in the run folder

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { reckon } from '../report/accounting.js'
 import { AbortedError, FleetUsageError, InstanceNotReadyError, InvalidOptionError } from '../core/errors.js'
 import { Fleet } from '../runtime/fleet.js'
+import { readBack, writesFailed, type DataCheckResult } from '../load/data-check.js'
 import { noLoadResult, startLoad, type LoadResult, type RunningLoad } from '../load/load.js'
 import { resolveDeployOptions, type DeployOptions, type ResolvedDeployOptions } from '../options/deploy.js'
 import { assertBindable, LOOPBACK } from '../core/ports.js'
@@ -93,17 +94,21 @@ export async function deploy(options: DeployOptions): Promise<Report> {
   let rolloutStart: number | undefined
   let result: StrategyResult | undefined
   let checked: StopCheckRecord | undefined
+  let dataChecked: DataCheckResult | undefined
+  let stoppedLoad: LoadResult | undefined
+  // the router's counts when the load stopped: the data check's reads that follow are not the rollout's
+  let frozen: { stats: ReturnType<Router['stats']>; failureLog: ReturnType<Router['failureLog']> } | undefined
   const steps: StepRecord[] = []
   const requestsByRevision = (): Record<string, number> => {
     const out: Record<string, number> = {}
-    for (const [rev, s] of Object.entries(router?.stats().byRevision ?? {})) out[rev] = s.requests
+    for (const [rev, s] of Object.entries((frozen?.stats ?? router?.stats())?.byRevision ?? {})) out[rev] = s.requests
     return out
   }
 
   /** The report from whatever is known now; the complete one at the end, a partial one on an interruption or an internal error. */
   const makeReport = (loadResult: LoadResult, end?: { verdict: Verdict; exitCode: DeployExitCode; reason: string }): Report => {
     const r = router
-    const stats = r?.stats() ?? { total: { ...emptyRevisionStats(), noEndpoint: { requests: 0, connections: 0 } }, byRevision: {}, perSecond: [], openConnections: 0, inFlight: 0 }
+    const stats = frozen?.stats ?? r?.stats() ?? { total: { ...emptyRevisionStats(), noEndpoint: { requests: 0, connections: 0 } }, byRevision: {}, perSecond: [], openConnections: 0, inFlight: 0 }
     const accounting = reckon(stats, loadResult)
     const ok = (rev: string): number => accounting.byRevision[rev]?.ok ?? 0
     // a release the analysis judged bad: its non-2xx answers are what the gate let through,
@@ -114,8 +119,10 @@ export async function deploy(options: DeployOptions): Promise<Report> {
     return {
       schema: 'zerodrop.report/v1',
       verdict: end?.verdict ?? outcome,
-      exitCode: end?.exitCode ?? exitCodeFor(outcome, dropped, checked),
-      reason: end?.reason ?? result?.reason ?? (checked && checked.verdict !== 'safe' ? `not safe to stop: ${checked.detail}` : undefined),
+      exitCode: end?.exitCode ?? exitCodeFor(outcome, dropped, checked, dataChecked),
+      reason: end?.reason ?? result?.reason ?? (dataChecked && writesFailed(dataChecked) > 0
+        ? `data check: ${dataChecked.lostWrites} writes lost, ${dataChecked.changedWrites} changed, ${dataChecked.unverifiedWrites} unverified of ${dataChecked.writes}`
+        : checked && checked.verdict !== 'safe' ? `not safe to stop: ${checked.detail}` : undefined),
       dropped,
       bothRevisionsServed: ok(o.from.name) > 0 && ok(o.to.name) > 0,
       parameters: {
@@ -155,11 +162,12 @@ export async function deploy(options: DeployOptions): Promise<Report> {
       },
       accounting,
       perSecond: stats.perSecond,
-      failures: reportFailures(r?.failureLog() ?? { records: [], omitted: 0 }, rolloutStart ?? t0),
+      failures: reportFailures(frozen?.failureLog ?? r?.failureLog() ?? { records: [], omitted: 0 }, rolloutStart ?? t0),
       instances: fleet?.records() ?? [],
       runDir,
       ...(progressive === undefined ? {} : { progressive }),
       ...(checked === undefined ? {} : { stopCheck: checked }),
+      ...(dataChecked === undefined ? {} : { dataCheck: dataChecked }),
       ...(end === undefined ? {} : { partial: true }),
     }
   }
@@ -268,12 +276,32 @@ export async function deploy(options: DeployOptions): Promise<Report> {
     status.phase = 'tail'
     status.step = `${result.outcome}; load runs ${o.load.tailMs} ms more`
     progress(`${result.outcome} after ${(rolloutDurationMs / 1000).toFixed(1)} s; load runs ${o.load.tailMs} ms more, then stops gracefully`)
-    await waitUntil(o.load.tailMs)
+    await Promise.all([waitUntil(o.load.tailMs), o.afterRollout?.({ outcome: result.outcome })])
     loadStopped = runningLoad.stop()
     const loadResult = await loadStopped
+    stoppedLoad = loadResult
     // let the router settle the last responses and see the clients' sockets close
     const settleEnd = Date.now() + 3000
     while (r.stats().openConnections > 0 && Date.now() < settleEnd) await sleep(20)
+    frozen = { stats: r.stats(), failureLog: r.failureLog() }
+    const ledger = loadResult.writes
+    if (ledger !== undefined) {
+      status.phase = 'data check'
+      progress(`data check: reading back ${ledger.writes.length} checked writes through the router (at most ${o.load.dataCheckTimeoutMs} ms)`)
+      dataChecked = await readBack({
+        url: `http://127.0.0.1:${r.port}`,
+        specs: o.load.requests,
+        ledger,
+        maxWrites: o.load.dataCheckMaxWrites,
+        headers: o.load.headers,
+        timeoutMs: o.load.dataCheckTimeoutMs,
+        requestTimeoutMs: o.load.timeoutMs,
+        ...(o.signal === undefined ? {} : { signal: o.signal }),
+      })
+      check()
+      const failed = writesFailed(dataChecked)
+      progress(`data check: ${dataChecked.writesVerified}/${dataChecked.writes} verified` + (failed > 0 ? `, ${dataChecked.lostWrites} lost, ${dataChecked.changedWrites} changed, ${dataChecked.unverifiedWrites} unverified` : ''))
+    }
     return makeReport(loadResult)
   } catch (err) {
     if (err instanceof FleetUsageError) throw err
@@ -296,7 +324,7 @@ export async function deploy(options: DeployOptions): Promise<Report> {
       const end = interrupted
         ? { verdict: 'interrupted' as const, exitCode: signal === 'SIGTERM' ? EXIT_CODES.terminated : EXIT_CODES.interrupted, reason: `interrupted by ${signal || 'an abort'}` }
         : { verdict: 'internal-error' as const, exitCode: EXIT_CODES.internal, reason: `internal error: ${(err as Error)?.message ?? String(err)}` }
-      partialReports.set(err as object, makeReport(loadResult ?? noLoad(o), end))
+      partialReports.set(err as object, makeReport(loadResult ?? stoppedLoad ?? noLoad(o), end))
     } catch {
       // the partial report is best effort; the error itself is what matters
     }

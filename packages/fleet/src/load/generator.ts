@@ -28,6 +28,13 @@ export interface LoadRequest {
   readonly path?: string
   readonly headers?: Readonly<Record<string, string>>
   readonly body?: string | Uint8Array
+  /**
+   * Called with the complete response's status and body (up to 1 MiB; larger: no body), before
+   * the request is settled. Only a request that gives it has its response body buffered.
+   */
+  readonly onResponse?: (status: number, body: Buffer | undefined) => void
+  /** `onResponse` needs the status only: the body is not buffered. @default false */
+  readonly statusOnly?: boolean
 }
 
 export interface RequestContext {
@@ -269,7 +276,7 @@ export function startLoadGenerator(options: LoadGeneratorOptions): LoadGenerator
       let reusable = false
       let idleSince = 0
       let idleLimitMs = maxIdleMs
-      let pending: { start: number; issuedAt: number; reused: boolean; timer: NodeJS.Timeout } | undefined
+      let pending: { start: number; issuedAt: number; reused: boolean; timer: NodeJS.Timeout; onResponse: LoadRequest['onResponse'] } | undefined
       let sentHere = 0
       let next = performance.now() + (id * slotMs) / connections
       let inBurst = 0
@@ -315,6 +322,14 @@ export function startLoadGenerator(options: LoadGeneratorOptions): LoadGenerator
         if (reconnectRate > 0 && onSocket >= reconnectRate) reusable = false
         if (!reusable) drop()
         idleSince = performance.now()
+        if (pending.onResponse) {
+          try {
+            pending.onResponse(r.status, r.body)
+          } catch (err) {
+            fatal ??= err
+            endSending()
+          }
+        }
         const version = r.headers[versionHeader]
         settle({
           outcome: r.status >= 200 && r.status < 300 ? 'ok' : 'non2xx',
@@ -372,8 +387,12 @@ export function startLoadGenerator(options: LoadGeneratorOptions): LoadGenerator
         if (stopping || sentHere >= maxPerConnection) return endLoop()
         let bytes: Buffer
         let head: boolean
+        let hook: LoadRequest['onResponse']
+        let keepBody = false
         try {
           const spec = source({ connection: id, sequence: sequence++ })
+          hook = spec.onResponse
+          keepBody = hook !== undefined && spec.statusOnly !== true
           const method = spec.method ?? 'GET'
           head = method === 'HEAD'
           bytes = serializeRequest({ method, path: spec.path ?? defaultPath, ...(spec.headers ? { headers: spec.headers } : {}), ...(spec.body === undefined ? {} : { body: spec.body }) }, url.host)
@@ -393,8 +412,8 @@ export function startLoadGenerator(options: LoadGeneratorOptions): LoadGenerator
         counts.inFlight++
         const reused = onSocket > 0
         onSocket++
-        pending = { start: now(), issuedAt: performance.now(), reused, timer: setTimeout(() => fail('timeout', 'TIMEOUT'), timeoutMs) }
-        parser!.expect(head)
+        pending = { start: now(), issuedAt: performance.now(), reused, timer: setTimeout(() => fail('timeout', 'TIMEOUT'), timeoutMs), onResponse: hook }
+        parser!.expect(head, keepBody)
         socket!.write(bytes)
       }
 

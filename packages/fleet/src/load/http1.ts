@@ -15,6 +15,8 @@ export interface ParsedResponse {
   readonly close: boolean
   /** `Keep-Alive: timeout=N` hint in ms, when given */
   readonly keepAliveMs: number | undefined
+  /** the body, only when the request asked for it (`expect(head, true)`) and it fit in MAX_KEPT_BODY_BYTES */
+  readonly body?: Buffer
 }
 
 /** A response that is not HTTP/1.1 as RFC 9112 frames it; the request it answered counts as lost. */
@@ -27,6 +29,8 @@ export class ResponseParseError extends Error {
 }
 
 const MAX_HEAD_BYTES = 64 * 1024
+/** A kept body larger than this is dropped (the response still completes): a checked write's answer is small. */
+export const MAX_KEPT_BODY_BYTES = 1024 * 1024
 const CRLF = Buffer.from('\r\n')
 const HEAD_END = Buffer.from('\r\n\r\n')
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -42,16 +46,21 @@ export class ResponseParser {
   #current: Omit<ParsedResponse, 'close'> & { close: boolean } | undefined
   #head = false
   #received = false
+  // only the responses whose request asked for the body buffer it: every other body is skipped
+  #keep = false
+  #body: Buffer[] | undefined
+  #bodyBytes = 0
   readonly #onResponse: (response: ParsedResponse) => void
 
   constructor(onResponse: (response: ParsedResponse) => void) {
     this.#onResponse = onResponse
   }
 
-  /** The next response answers a HEAD request (no body whatever its headers say). */
-  expect(head: boolean): void {
+  /** The next response answers a HEAD request (no body whatever its headers say); `keepBody`: hand its body to the callback. */
+  expect(head: boolean, keepBody = false): void {
     this.#head = head
     this.#received = false
+    this.#keep = keepBody
   }
 
   /** Some byte of the response to the current request has arrived. */
@@ -88,6 +97,7 @@ export class ResponseParser {
       }
       case 'fixed': {
         const n = Math.min(this.#remaining, this.#buf.length)
+        if (this.#body) this.#keepBytes(this.#buf.subarray(0, n))
         this.#remaining -= n
         this.#buf = this.#buf.subarray(n)
         if (this.#remaining > 0) return false
@@ -110,6 +120,7 @@ export class ResponseParser {
       }
       case 'chunk-data': {
         const n = Math.min(this.#remaining, this.#buf.length)
+        if (this.#body) this.#keepBytes(this.#buf.subarray(0, n))
         this.#remaining -= n
         this.#buf = this.#buf.subarray(n)
         if (this.#remaining > 0) return false
@@ -131,6 +142,7 @@ export class ResponseParser {
         return true
       }
       case 'until-close':
+        if (this.#body && this.#buf.length > 0) this.#keepBytes(this.#buf)
         this.#buf = Buffer.alloc(0)
         return false
     }
@@ -161,6 +173,8 @@ export class ResponseParser {
       close: tokens.includes('close') || (http10 && !tokens.includes('keep-alive')) || code === 101,
       keepAliveMs: keepAliveHint ? Number(keepAliveHint[1]) * 1000 : undefined,
     }
+    this.#body = this.#keep ? [] : undefined
+    this.#bodyBytes = 0
     const te = (headers['transfer-encoding'] ?? '').toLowerCase()
     if (this.#head || code === 204 || code === 304 || code === 101) {
       this.#complete()
@@ -182,8 +196,16 @@ export class ResponseParser {
     }
   }
 
+  #keepBytes(bytes: Buffer): void {
+    this.#bodyBytes += bytes.length
+    if (this.#bodyBytes > MAX_KEPT_BODY_BYTES) this.#body = undefined
+    else this.#body!.push(bytes)
+  }
+
   #complete(): void {
-    const response = this.#current!
+    const kept = this.#body
+    this.#body = undefined
+    const response = kept === undefined ? this.#current! : { ...this.#current!, body: Buffer.concat(kept) }
     this.#current = undefined
     this.#state = 'head'
     this.#onResponse(response)

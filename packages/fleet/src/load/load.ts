@@ -1,4 +1,5 @@
 import { mixSource } from '../options/requests.js'
+import { WriteLedger } from './data-check.js'
 import { startExactLoad, type ExactLoad, type ExactLoadResult } from './exact-client.js'
 import { startLoadGenerator, type LatencySummary, type LoadCounts, type LoadRun } from './generator.js'
 import type { ResolvedLoad } from '../options/deploy.js'
@@ -61,6 +62,8 @@ export interface LoadResult {
   readonly durationMs: number
   /** ms from start until stop() was called: the time requests were being sent */
   readonly sendingMs: number
+  /** the checked writes answered 2xx, for the data check; undefined when the mix has none */
+  readonly writes: WriteLedger | undefined
 }
 
 export interface RunningLoad {
@@ -97,11 +100,24 @@ export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: 
   const exact1 = mix === undefined ? undefined : exactFromMix(load, run)
   const exactRequest = exact1 === undefined ? request : { method: exact1.method, headers: exact1.headers, ...(exact1.body === undefined ? {} : { body: exact1.body }) }
   const exactUrl = exact1 === undefined ? url : new URL(exact1.path, url).toString()
+  const ledger = load.requests.some((r) => r.check !== undefined) ? new WriteLedger(load.requests, load.dataCheckMaxWrites) : undefined
+  // only a checked write's answer is buffered, and only while the ledger has room
+  const fromMix = mix === undefined
+    ? undefined
+    : ledger === undefined
+      ? ({ sequence }: { sequence: number }) => mix(sequence)
+      : ({ sequence }: { sequence: number }) => {
+          const m = mix(sequence)
+          const c = m.check
+          if (c === undefined) return m
+          if (!ledger.room) return { ...m, statusOnly: true, onResponse: (status: number) => ledger.answer(c.entry, c.value, status, undefined) }
+          return { ...m, onResponse: (status: number, body: Buffer | undefined) => ledger.answer(c.entry, c.value, status, body) }
+        }
   const main = startLoadGenerator({
     url,
     connections: load.connections,
     pace: { rate: load.rate, burst: load.burst },
-    request: mix === undefined ? () => request : ({ sequence }) => mix(sequence),
+    request: fromMix ?? (() => request),
     reconnectRate: load.reconnectRate,
     // the router times out at timeoutMs and counts it; the clients wait a little longer
     timeoutMs: load.timeoutMs + 2000,
@@ -143,6 +159,7 @@ export async function startLoad(url: string, load: ResolvedLoad, maxDurationMs: 
         exact: exactResult === undefined ? undefined : summarizeExact(exactResult, load.exactClients),
         durationMs: Math.round(performance.now() - t0),
         sendingMs,
+        writes: ledger,
       }
     },
   }
@@ -158,6 +175,7 @@ export function noLoadResult(load: ResolvedLoad): LoadResult {
     exact: undefined,
     durationMs: 0,
     sendingMs: 0,
+    writes: undefined,
   }
 }
 

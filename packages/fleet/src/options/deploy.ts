@@ -122,9 +122,15 @@ export interface LoadOptions {
    * A request mix instead of the one request of `method`/`path`/`body` (giving both is an error):
    * each `[WEIGHT*] METHOD PATH [BODY]` (options/requests.ts), e.g. `3* GET /items?limit=5` and
    * `POST /items {"name":"{{seq}}"}`; `{{seq}}` becomes a value unique to the request. `headers`
-   * apply to every entry. @default none
+   * apply to every entry. An entry ending in `=> GET /items/{{.id}} .name` is a checked write: after
+   * the load has stopped, each one answered 2xx is read back through the router and must hold its
+   * value (the data check; a write lost or changed: exit 5). @default none
    */
   readonly requests?: readonly string[]
+  /** The data check keeps at most this many checked writes; later ones are counted, not read back. @default 10000 */
+  readonly dataCheckMaxWrites?: number
+  /** The data check's read-back ends within this; writes not read by then are unverified. @default 30000 */
+  readonly dataCheckTimeoutMs?: number
   /** Load runs this long before the rollout starts. @default 1500 */
   readonly leadMs?: number
   /** ... and this long after it ends, before a graceful stop. @default 1500 */
@@ -148,6 +154,8 @@ export interface ResolvedLoad {
   readonly body: string | undefined
   /** the mix, or empty: the one request above */
   readonly requests: readonly RequestSpec[]
+  readonly dataCheckMaxWrites: number
+  readonly dataCheckTimeoutMs: number
   readonly leadMs: number
   readonly tailMs: number
   readonly timeoutMs: number
@@ -220,6 +228,13 @@ export interface DeployOptions {
    * at once is not safe to stop (exit 4). @default true
    */
   readonly stopCheck?: boolean
+  /**
+   * Runs once the rollout has ended (after the stop check) while the tail's load still runs, e.g. a
+   * post-deploy migration (expand/contract's DROP once no old instance runs). The load stops once
+   * both the tail and this have ended; the data check comes after. If it throws, the deploy
+   * rejects with that error (every instance stopped).
+   */
+  readonly afterRollout?: (rollout: { readonly outcome: 'promoted' | 'rolled-back' | 'rollback-failed' }) => void | Promise<void>
   /** Aborts the deploy; every instance is stopped. */
   readonly signal?: AbortSignal
   /** Called with a line of progress during long waits. */
@@ -248,6 +263,7 @@ export interface ResolvedDeployOptions {
   readonly runDir: string | undefined
   readonly upstreamIdleTimeoutMs: number | undefined
   readonly stopCheck: boolean
+  readonly afterRollout: DeployOptions['afterRollout']
   readonly signal: AbortSignal | undefined
   readonly onProgress: ((event: ProgressEvent) => void) | undefined
   readonly onStatus: ((status: DeployStatus) => void) | undefined
@@ -268,6 +284,8 @@ const LOAD_DEFAULTS = Object.freeze({
   timeoutMs: 10_000,
   exactClients: 4,
   exactIntervalMs: 100,
+  dataCheckMaxWrites: 10_000,
+  dataCheckTimeoutMs: 30_000,
 })
 
 function bool(option: string, value: unknown, fallback: boolean): boolean {
@@ -438,6 +456,8 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
     headers: { ...l.headers },
     body: l.body,
     requests,
+    dataCheckMaxWrites: int('load.dataCheckMaxWrites', l.dataCheckMaxWrites, LOAD_DEFAULTS.dataCheckMaxWrites, 1, 1_000_000),
+    dataCheckTimeoutMs: intMs('load.dataCheckTimeoutMs', l.dataCheckTimeoutMs, LOAD_DEFAULTS.dataCheckTimeoutMs, 100),
     leadMs: intMs('load.leadMs', l.leadMs, LOAD_DEFAULTS.leadMs, 0),
     tailMs: intMs('load.tailMs', l.tailMs, LOAD_DEFAULTS.tailMs, 0),
     timeoutMs: intMs('load.timeoutMs', l.timeoutMs, LOAD_DEFAULTS.timeoutMs, 100),
@@ -463,6 +483,7 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
     runDir: options.runDir,
     upstreamIdleTimeoutMs: options.upstreamIdleTimeoutMs === undefined ? undefined : intMs('upstreamIdleTimeoutMs', options.upstreamIdleTimeoutMs, 0, 1),
     stopCheck: bool('stopCheck', options.stopCheck, true),
+    afterRollout: options.afterRollout,
     signal: options.signal,
     onProgress: options.onProgress,
     onStatus: options.onStatus,

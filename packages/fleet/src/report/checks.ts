@@ -1,5 +1,6 @@
+import { writesFailed } from '../load/data-check.js'
 import { boundWording } from './progressive.js'
-import type { Report, ReportFailure } from './report.js'
+import { dataCheckLine, dataProblemLine, type Report, type ReportFailure } from './report.js'
 
 /**
  * What a CI reader cares about in one deploy, as pass/fail checks: the JUnit test cases and the
@@ -100,6 +101,19 @@ export function deployChecks(r: Report): Check[] {
       message: a.message,
       detail: a.measurements.map((m) => `${at(m.t)} ${m.phase}: ${m.message}`).join('\n'),
       seconds: Math.max(0, a.endedAt - a.startedAt) / 1000,
+    })
+  }
+  const d = r.dataCheck
+  if (d) {
+    const failed = writesFailed(d)
+    out.push({
+      name: 'every write reads back (data check)',
+      ok: failed === 0,
+      type: 'lost-writes',
+      message: d.writes === 0 && failed === 0 ? 'no checked write was answered 2xx: nothing to read back' : dataCheckLine(d),
+      ...(failed > 0 ? { detail: d.problems.map(dataProblemLine).join('\n') } : {}),
+      ...(d.writes === 0 ? { skipped: true } : {}),
+      seconds: d.durationMs / 1000,
     })
   }
   const c = r.stopCheck

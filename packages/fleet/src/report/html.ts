@@ -1,5 +1,5 @@
 import fs from 'node:fs'
-import { verdictWord, type Report, type ReportFailure } from './report.js'
+import { dataCheckLine, dataProblemLine, verdictWord, type Report, type ReportFailure } from './report.js'
 import { boundWording } from './progressive.js'
 import type { FleetEvent, InstanceRecord } from '../runtime/fleet.js'
 import type { AnalysisRun } from '../analysis/analysis.js'
@@ -557,7 +557,13 @@ function accountingTable(r: Report): string {
   const head = ['', 'requests', 'ok', 'non-2xx', 'lost', 'reset', 'refused', 'timeout', 'abandoned', 'unaccounted', 'refused connections', 'dropped']
   const cross = a.crossCheck ? `<p class="note">cross-check: ${a.crossCheck.consistent ? 'consistent' : 'INCONSISTENT'}: ${escapeHtml(a.crossCheck.note)}</p>` : ''
   const omitted = r.failures?.omitted ? `<p class="note">${r.failures.omitted} failed requests after the first ${r.failures.records.length} records are counted here but not marked on the timeline.</p>` : ''
-  return table(head, rows, 'accounting') + cross + omitted
+  const d = r.dataCheck
+  const failed = d === undefined ? 0 : d.lostWrites + d.changedWrites + d.unverifiedWrites
+  const data = d === undefined
+    ? ''
+    : `<p class="note" id="data-check">data check${failed > 0 ? ' (WRITES LOST)' : ''}: ${escapeHtml(dataCheckLine(d))}</p>` +
+      (failed > 0 ? `<ul class="note">${d.problems.slice(0, 10).map((p) => `<li>${escapeHtml(dataProblemLine(p))}</li>`).join('')}</ul>` : '')
+  return table(head, rows, 'accounting') + cross + omitted + data
 }
 
 function badReleaseLine(r: Report): string {

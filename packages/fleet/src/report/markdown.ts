@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import { deployChecks, type Check } from './checks.js'
-import { verdictWord, type Report } from './report.js'
+import { dataCheckLine, verdictWord, type Report } from './report.js'
 
 /** A Markdown table cell: one line, pipes escaped. */
 export function mdCell(s: unknown): string {
@@ -31,6 +31,7 @@ export function renderMarkdown(r: Report): string {
     accRow('all (router)', a),
     ...Object.entries(a.byRevision).map(([rev, x]) => accRow(rev, x)),
     '',
+    ...(r.dataCheck === undefined ? [] : [`data check: ${mdCell(dataCheckLine(r.dataCheck))}`, '']),
   ].join('\n')
 }
 

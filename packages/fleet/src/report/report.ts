@@ -1,6 +1,7 @@
 import { ledgerGap, type Accounting } from './accounting.js'
 import type { FleetEvent, InstanceRecord, RevisionCounts } from '../runtime/fleet.js'
 import type { LoadResult } from '../load/load.js'
+import { writesFailed, type DataCheckResult } from '../load/data-check.js'
 import type { ResolvedDeployOptions, ResolvedProbe } from '../options/deploy.js'
 import type { FailureLog, FailureRecord, RouterMode, RouterStats } from '../router/router.js'
 import { formatAnalysisParameters, formatProgressive, type ProgressiveReport } from './progressive.js'
@@ -16,6 +17,7 @@ export const EXIT_CODES = Object.freeze({
   dropped: 1,
   rolledBack: 2,
   notSafeToStop: 4,
+  writesLost: 5,
   usage: 64,
   internal: 70,
   interrupted: 130,
@@ -55,7 +57,7 @@ export function reportFailures(log: FailureLog, originEpochMs: number): ReportFa
 export interface Report {
   readonly schema: 'zerodrop.report/v1'
   readonly verdict: Verdict
-  /** see EXIT_CODES: 0 promoted, zero dropped, safe to stop; 1 dropped > 0 (or the rollback failed); 2 rolled back; 4 not safe to stop; 70, 130, 143 */
+  /** see EXIT_CODES: 0 promoted, zero dropped, safe to stop, every write read back; 1 dropped > 0 (or the rollback failed); 5 writes lost or changed; 2 rolled back; 4 not safe to stop; 70, 130, 143 */
   readonly exitCode: DeployExitCode
   readonly reason: string | undefined
   readonly dropped: number
@@ -116,13 +118,19 @@ export interface Report {
   readonly progressive?: ProgressiveReport
   /** after promotion: one instance of the new revision stopped the Kubernetes way, and what it did */
   readonly stopCheck?: StopCheckRecord
+  /** a mix with checked writes: after the load stopped, every write answered 2xx read back through the router (not in the accounting) */
+  readonly dataCheck?: DataCheckResult
   /** interrupted or internal error: the report holds what was known when it stopped */
   readonly partial?: boolean
 }
 
-/** Drops win over everything a strategy decided; a promoted release must also be safe to stop. */
-export function exitCodeFor(outcome: Outcome, dropped: number, stopCheck?: StopCheckRecord): 0 | 1 | 2 | 4 {
+/**
+ * Drops win over everything a strategy decided; then a write lost or changed (data a rollback
+ * does not bring back); a promoted release must also be safe to stop.
+ */
+export function exitCodeFor(outcome: Outcome, dropped: number, stopCheck?: StopCheckRecord, dataCheck?: DataCheckResult): 0 | 1 | 2 | 4 | 5 {
   if (dropped > 0 || outcome === 'rollback-failed') return EXIT_CODES.dropped
+  if (dataCheck !== undefined && writesFailed(dataCheck) > 0) return EXIT_CODES.writesLost
   if (outcome !== 'promoted') return EXIT_CODES.rolledBack
   if (stopCheck !== undefined && stopCheck.verdict !== 'safe') return EXIT_CODES.notSafeToStop
   return EXIT_CODES.promoted
@@ -173,7 +181,22 @@ const VERDICT_WORDS: Readonly<Record<Verdict, string>> = {
 
 /** The verdict in capitals, as every view of the report says it. */
 export function verdictWord(r: Pick<Report, 'verdict' | 'exitCode'>): string {
-  return r.verdict === 'promoted' && r.exitCode === EXIT_CODES.notSafeToStop ? 'PROMOTED BUT NOT SAFE TO STOP' : VERDICT_WORDS[r.verdict] ?? String(r.verdict).toUpperCase()
+  if (r.verdict === 'promoted' && r.exitCode === EXIT_CODES.notSafeToStop) return 'PROMOTED BUT NOT SAFE TO STOP'
+  if (r.exitCode === EXIT_CODES.writesLost) return `${VERDICT_WORDS[r.verdict] ?? String(r.verdict).toUpperCase()} BUT WRITES LOST`
+  return VERDICT_WORDS[r.verdict] ?? String(r.verdict).toUpperCase()
+}
+
+/** "240 checked writes answered 2xx: 238 verified, 2 lost, 0 changed, 0 unverified", and what was not read. */
+export function dataCheckLine(d: DataCheckResult): string {
+  return `${d.writes} checked writes answered 2xx: ${d.writesVerified} verified, ${d.lostWrites} lost, ${d.changedWrites} changed, ${d.unverifiedWrites} unverified` +
+    ` (read back through the router in ${secs(d.durationMs)}${d.untrackedWrites > 0 ? `; ${d.untrackedWrites} more past the bound of ${d.maxWrites} not read` : ''})`
+}
+
+/** One problem of the data check, for a person: "lost: '…-17' id 42, GET /items/42 → 404". */
+export function dataProblemLine(p: DataCheckResult['problems'][number]): string {
+  const read = p.path === undefined ? '' : `, GET ${p.path}${p.status === undefined ? '' : ` → ${p.status}`}`
+  const got = p.kind === 'changed' || (p.kind === 'lost' && p.got !== undefined) ? `, read back ${JSON.stringify(p.got)}` : ''
+  return `${p.kind}: '${p.value}'${p.id === undefined ? '' : ` id ${p.id}`}${read}${got}${p.error === undefined ? '' : ` (${p.error})`}`
 }
 
 /** The terminal summary: parameters, steps, load, accounting, verdict. */
@@ -238,6 +261,13 @@ export function formatReport(r: Report): string {
     out.push(`  ${pad(i.id, 7)} port ${i.port}, ${i.restarts} restarts, ${end}`)
   }
   out.push('')
+  const d = r.dataCheck
+  if (d) {
+    out.push(`writes    data check ${writesFailed(d) === 0 ? (d.writes === 0 ? 'NOT RUN (no checked write answered 2xx)' : 'ALL VERIFIED') : 'WRITES LOST'}: ${dataCheckLine(d)}`)
+    for (const p of d.problems.slice(0, 5)) out.push(`  ${dataProblemLine(p)}`)
+    if (writesFailed(d) > 5) out.push(`  … ${writesFailed(d) - 5} more (the JSON report lists the first ${d.problems.length})`)
+    out.push('')
+  }
   if (r.stopCheck) {
     const c = r.stopCheck
     out.push(`stop check ${c.verdict === 'safe' ? 'SAFE TO STOP' : c.verdict === 'not-run' ? 'NOT RUN' : 'NOT SAFE TO STOP'}: ${c.detail}`)
