@@ -183,6 +183,18 @@ describe('HTML page', () => {
   })
 })
 
+describe('every format', () => {
+  it("shows each instance's end with the drain delay it reported", () => {
+    const i = clean.instances.find((x) => x.termination?.drainDelay)!
+    expect(i, 'fixture: an instance that logged its drain delay').toBeDefined()
+    const phrase = `exited ${(i.termination!.durationMs / 1000).toFixed(1)} s after SIGTERM (code 0), drain delay ${(i.termination!.drainDelay!.ms / 1000).toFixed(1)} s (${i.termination!.drainDelay!.endedBy})`
+    expect(formatReport(clean)).toContain(phrase)
+    expect(renderMarkdown(clean)).toContain(`| ${i.id} | ${i.revision} | ${i.port} | 0 | ${phrase} |`)
+    expect(renderHtml(clean)).toContain(phrase)
+    expect(renderJUnit([deploySuite(clean)])).toContain(`<property name="instance.${i.id}" value="${i.revision}: ${phrase}"/>`)
+  })
+})
+
 describe('writing the outputs', () => {
   it('one that cannot be written is reported; the others are written; nothing throws', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-out-'))

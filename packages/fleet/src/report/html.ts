@@ -1,5 +1,5 @@
 import fs from 'node:fs'
-import { dataCheckLine, dataProblemLine, verdictWord, type Report, type ReportFailure } from './report.js'
+import { dataCheckLine, dataProblemLine, instanceEnd, verdictWord, type Report, type ReportFailure } from './report.js'
 import { boundWording } from './progressive.js'
 import type { FleetEvent, InstanceRecord } from '../runtime/fleet.js'
 import type { AnalysisRun } from '../analysis/analysis.js'
@@ -628,9 +628,7 @@ function failuresTable(r: Report): string {
 
 function instancesTable(r: Report): string {
   const rows = (r.instances ?? []).map((i) => {
-    const t = i.termination
-    const end = t ? `${t.killed ? 'SIGKILLed' : 'exited'} ${secs(t.durationMs)} after SIGTERM (code ${String(t.code)}${t.signal ? `, ${t.signal}` : ''})` : 'stopped with the fleet'
-    return [i.id, i.revision, i.port, i.restarts, end]
+    return [i.id, i.revision, i.port, i.restarts, instanceEnd(i)]
   })
   return table(['instance', 'revision', 'port', 'restarts', 'end'], rows, 'instances')
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import { deployChecks, type Check } from './checks.js'
-import type { Report } from './report.js'
+import { instanceEnd, type Report } from './report.js'
 
 /**
  * JUnit XML as GitHub Actions, GitLab and Jenkins read it: a `<testsuites>` root, one
@@ -52,7 +52,11 @@ export function deploySuite(r: Report): JUnitSuite {
     time: r.timing.totalMs / 1000,
     timestamp: r.timing.startedAt.replace(/\.\d+Z$|Z$/, ''),
     cases: casesFromChecks(deployChecks(r), `zerodrop.deploy.${p.strategy}`),
-    properties: { strategy: p.strategy, router: p.router, replicas: p.replicas, from: p.from.command, to: p.to.command, verdict: r.verdict, dropped: r.dropped, exitCode: r.exitCode },
+    properties: {
+      ...{ strategy: p.strategy, router: p.router, replicas: p.replicas, from: p.from.command, to: p.to.command, verdict: r.verdict, dropped: r.dropped, exitCode: r.exitCode },
+      // how each instance ended, with its drain delay
+      ...Object.fromEntries(r.instances.map((i) => [`instance.${i.id}`, `${i.revision}: ${instanceEnd(i)}`])),
+    },
   }
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import { deployChecks, type Check } from './checks.js'
-import { dataCheckLine, verdictWord, type Report } from './report.js'
+import { dataCheckLine, instanceEnd, verdictWord, type Report } from './report.js'
 
 /** A Markdown table cell: one line, pipes escaped. */
 export function mdCell(s: unknown): string {
@@ -32,6 +32,10 @@ export function renderMarkdown(r: Report): string {
     ...Object.entries(a.byRevision).map(([rev, x]) => accRow(rev, x)),
     '',
     ...(r.dataCheck === undefined ? [] : [`data check: ${mdCell(dataCheckLine(r.dataCheck))}`, '']),
+    '| instance | revision | port | restarts | end |',
+    '|---|---|---:|---:|---|',
+    ...r.instances.map((i) => `| ${mdCell(i.id)} | ${mdCell(i.revision)} | ${i.port} | ${i.restarts} | ${mdCell(instanceEnd(i))} |`),
+    '',
   ].join('\n')
 }
 

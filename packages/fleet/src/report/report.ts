@@ -200,6 +200,14 @@ export function dataProblemLine(p: DataCheckResult['problems'][number]): string 
 }
 
 /** The terminal summary: parameters, steps, load, accounting, verdict. */
+/** How an instance ended, with the drain delay it reported: one phrase for every report format. */
+export function instanceEnd(i: InstanceRecord): string {
+  const t = i.termination
+  if (!t) return 'stopped with the fleet'
+  return `${t.killed ? 'SIGKILLed after the grace period' : 'exited'} ${secs(t.durationMs)} after SIGTERM (code ${String(t.code)}${t.signal ? `, ${t.signal}` : ''})` +
+    (t.drainDelay ? `, drain delay ${secs(t.drainDelay.ms)} (${t.drainDelay.endedBy})` : '')
+}
+
 export function formatReport(r: Report): string {
   const p = r.parameters
   const out: string[] = []
@@ -252,14 +260,7 @@ export function formatReport(r: Report): string {
   out.push('')
   if (r.progressive) out.push(formatProgressive(r.progressive), '')
   out.push('instances')
-  for (const i of r.instances) {
-    const t = i.termination
-    const end = t
-      ? `${t.killed ? 'SIGKILLed after the grace period' : 'exited'} ${secs(t.durationMs)} after SIGTERM (code ${String(t.code)}${t.signal ? `, ${t.signal}` : ''})` +
-        (t.drainDelay ? `, drain delay ${secs(t.drainDelay.ms)} (${t.drainDelay.endedBy})` : '')
-      : 'stopped with the fleet'
-    out.push(`  ${pad(i.id, 7)} port ${i.port}, ${i.restarts} restarts, ${end}`)
-  }
+  for (const i of r.instances) out.push(`  ${pad(i.id, 7)} port ${i.port}, ${i.restarts} restarts, ${instanceEnd(i)}`)
   out.push('')
   const d = r.dataCheck
   if (d) {
