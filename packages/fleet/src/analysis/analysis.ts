@@ -1,6 +1,7 @@
 import { SLOW_BUDGET, type ResolvedAnalysis } from '../options/progressive.js'
 import { histogramQuantile, RevisionScraper, windowDelta, type ScrapeTarget, type TotalsSnapshot } from './scrape.js'
-import { acceptBoundary, rejectBoundary, sprtDesign, step, type MetricState, type SequentialLimits, type SprtDesign } from './sprt.js'
+import { confidenceInterval, differenceAcceptAt, differenceDecision, differenceRejectAt, type DifferenceDesign } from './confidence.js'
+import { acceptBoundary, rejectBoundary, sprtDecision, sprtDesign, step, stepDecision, type MetricState, type SequentialLimits, type SprtDesign } from './sprt.js'
 
 /**
  * The analysis that gates blue-green and canary, with Argo Rollouts' semantics
@@ -61,6 +62,42 @@ export interface TestDetail {
   readonly batch: number
 }
 
+/** One side of a baseline comparison. */
+export interface Side {
+  readonly n: number
+  readonly k: number
+  /** k / n */
+  readonly estimate: number
+}
+
+/**
+ * A relative test, canary against stable. Errors: H0 "canary rate ≤ stable rate + margin", by
+ * anytime-valid confidence sequences (confidence.ts). Latency: the stable's p99 over the window ×
+ * the factor, rounded up to a bucket, is the canary's threshold; H0 "at most 1 % of the canary's
+ * requests slower than it" by the same SPRT as the absolute latency test.
+ */
+export interface BaselineDetail {
+  readonly canary: Side
+  readonly stable: Side
+  /** errors: canary − stable rate; latency: the canary's share above the threshold */
+  readonly estimate: number
+  /** errors: the margin; latency: the factor */
+  readonly allowance: number
+  /** the fewest canary k that fail at its n, and the most that pass (−1: none yet) */
+  readonly failAt: number
+  readonly passAt: number
+  readonly decision: TestDetail['decision']
+  readonly atMs: number
+  /** canary requests the last scrape added */
+  readonly batch: number
+  /** latency: the stable's p99 (ms) and the threshold (a bucket, ms); undefined until the stable had enough requests */
+  readonly stableP99Ms?: number
+  readonly aboveMs?: number
+  /** errors: the two confidence intervals at the failing level α/2 */
+  readonly canaryInterval?: { readonly lower: number; readonly upper: number }
+  readonly stableInterval?: { readonly lower: number; readonly upper: number }
+}
+
 export interface Measurement {
   /** ms since the rollout started, when taken */
   readonly t: number
@@ -77,6 +114,10 @@ export interface Measurement {
   readonly boundary?: number
   /** sequential gate: the two tests; `t` is then the measurement's end */
   readonly tests?: { readonly errorRate: TestDetail; readonly slow: TestDetail }
+  /** baseline comparison: the canary against the stable revision over the same window */
+  readonly baseline?: { readonly errorRate: BaselineDetail; readonly latency: BaselineDetail }
+  /** what gated the measurement (the other tests are shown, not counted) */
+  readonly compare?: 'absolute' | 'both' | 'baseline'
   /** sequential gate: what fed the tests */
   readonly signals?: { readonly histogramRequests: number; readonly errors5xx: number; readonly routerErrors: number; readonly slowFinished: number; readonly slowInFlight: number; readonly slowAboveMs: number }
 }
@@ -99,8 +140,8 @@ export interface MetricsSource {
   begin(): Promise<void>
   /** The window since the previous call (or `begin`). */
   measure(windowMs: number): Promise<RawMeasurement>
-  /** sequential gate: what happened since `begin`, cumulative */
-  counts?(): Promise<SequentialCounts>
+  /** sequential gate: what happened since `begin`, cumulative (with `above` when `aboveMs` is given) */
+  counts?(aboveMs?: number): Promise<SequentialCounts>
   close(): Promise<void>
 }
 
@@ -127,6 +168,10 @@ export interface SequentialCounts {
   /** its requests in flight longer than the budget, now (0 without the router signal) */
   readonly slowInFlight: number
   readonly p99Seconds: number
+  /** the window's cumulative buckets (le in seconds), for the baseline comparison */
+  readonly buckets?: ReadonlyArray<{ readonly le: number; readonly count: number }>
+  /** asked for with `counts(aboveMs)`: requests slower than that bucket, and in flight longer */
+  readonly above?: { readonly aboveMs: number; readonly slow: number; readonly slowInFlight: number }
   readonly error?: string
 }
 
@@ -163,7 +208,7 @@ export class ScrapeSource implements MetricsSource {
     this.#failuresAtLast = this.scraper.failures
   }
 
-  async counts(): Promise<SequentialCounts> {
+  async counts(aboveMs?: number): Promise<SequentialCounts> {
     const now = await this.scraper.snapshot()
     const scraped = this.scraper.scrapes - this.#scrapesAtLast
     const failedNow = this.scraper.failures > this.#failuresAtLast
@@ -175,7 +220,12 @@ export class ScrapeSource implements MetricsSource {
     const fast = d.buckets.find((b) => b.le === le)?.count ?? d.requests
     const routerErrors = this.#signal ? this.#signal.failures() - this.#routerAtBegin : 0
     const slowInFlight = this.#signal ? this.#signal.inFlightOlderThan(this.#maxP99Ms) : 0
-    const base = { requests: d.requests, errors: d.errors, slow: Math.max(0, d.requests - fast), slowAboveMs: le * 1000, routerErrors, slowInFlight, p99Seconds: histogramQuantile(0.99, d.buckets) }
+    const base: SequentialCounts = { requests: d.requests, errors: d.errors, slow: Math.max(0, d.requests - fast), slowAboveMs: le * 1000, routerErrors, slowInFlight, p99Seconds: histogramQuantile(0.99, d.buckets), buckets: d.buckets }
+    if (aboveMs !== undefined) {
+      const within = Number.isFinite(aboveMs) ? (d.buckets.find((b) => Math.abs(b.le * 1000 - aboveMs) < 1e-6)?.count ?? d.requests) : d.requests
+      const inFlight = this.#signal && Number.isFinite(aboveMs) ? this.#signal.inFlightOlderThan(aboveMs) : 0
+      Object.assign(base, { above: { aboveMs, slow: Math.max(0, d.requests - within), slowInFlight: inFlight } })
+    }
     if (scraped === 0 && failedNow) return { ...base, error: `no instance could be scraped: ${this.scraper.lastError ?? 'no targets'}` }
     return base
   }
@@ -257,6 +307,8 @@ export interface RunAnalysisOptions {
   /** waits up to ms, throwing if the deploy was aborted */
   readonly wait: (ms: number) => Promise<void>
   readonly onMeasurement?: (m: Measurement) => void
+  /** the stable revision over the same window, for `compare` 'both' or 'baseline'; undefined: no comparison here (the stable gets no traffic) */
+  readonly baseline?: MetricsSource
 }
 
 /** The error test (H0: rate ≤ maxErrorRate) and the latency test (H0: ≤ 1 % slower than maxP99Ms). */
@@ -264,11 +316,13 @@ export function gateDesigns(s: ResolvedAnalysis): { errorRate: SprtDesign; slow:
   return { errorRate: sprtDesign(s.maxErrorRate, s.effect, s.alpha, s.beta), slow: sprtDesign(SLOW_BUDGET, s.effect, s.alpha, s.beta) }
 }
 
+const decisionOf = (st: MetricState): TestDetail['decision'] =>
+  st.decision === 'reject' ? 'failed' : st.decision === 'accept' ? 'successful' : st.decision === 'inconclusive' ? 'inconclusive' : 'undecided'
+
 function detail(d: SprtDesign, st: MetricState, n: number, k: number, atMs: number, batch: number): TestDetail {
   const dn = st.decision === 'continue' ? n : st.n
   const dk = st.decision === 'continue' ? k : st.k
-  const decision = st.decision === 'reject' ? 'failed' : st.decision === 'accept' ? 'successful' : st.decision === 'inconclusive' ? 'inconclusive' : 'undecided'
-  return { n: dn, k: dk, estimate: dn > 0 ? dk / dn : Number.NaN, p0: d.p0, p1: d.p1, failAt: rejectBoundary(d, dn), passAt: acceptBoundary(d, dn), decision, atMs: st.decision === 'continue' ? atMs : st.atMs, batch }
+  return { n: dn, k: dk, estimate: dn > 0 ? dk / dn : Number.NaN, p0: d.p0, p1: d.p1, failAt: rejectBoundary(d, dn), passAt: acceptBoundary(d, dn), decision: decisionOf(st), atMs: st.decision === 'continue' ? atMs : st.atMs, batch }
 }
 
 const pctText = (x: number): string => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(1)} %`)
@@ -278,29 +332,80 @@ export function formatTest(name: string, t: TestDetail): string {
   return `${name} n ${t.n}, k ${t.k} (${pctText(t.estimate)}; H0 ≤ ${pctText(t.p0)}, H1 ≥ ${pctText(t.p1)}), fails at k ≥ ${t.failAt}, passes at k ≤ ${t.passAt < 0 ? 'none yet' : t.passAt}: ${t.decision}`
 }
 
+/** Stable requests in the window before its p99 sets the canary's latency threshold (two above a p99). */
+export const BASELINE_MIN_STABLE = 200
+
+export function baselineDesign(s: ResolvedAnalysis): DifferenceDesign {
+  return { margin: s.baselineErrorMargin, alpha: s.alpha, beta: s.beta }
+}
+
+const sideOf = (n: number, k: number): Side => ({ n, k, estimate: n > 0 ? k / n : Number.NaN })
+
+/** `vs stable errors: canary n 340, k 0 (0.0 %), stable n 3300, k 2 (0.1 %), difference −0.1 % (margin 2.0 %), fails at k ≥ 9, passes at k ≤ 1: successful`. */
+export function formatBaseline(name: 'errors' | 'latency', t: BaselineDetail): string {
+  const sides = `canary n ${t.canary.n}, k ${t.canary.k} (${pctText(t.canary.estimate)}), stable n ${t.stable.n}, k ${t.stable.k} (${pctText(t.stable.estimate)})`
+  const bounds = `fails at k ≥ ${t.failAt}, passes at k ≤ ${t.passAt < 0 ? 'none yet' : t.passAt}: ${t.decision}`
+  if (name === 'errors') return `vs stable errors: ${sides}, difference ${pctText(t.estimate)} (margin ${pctText(t.allowance)}), ${bounds}`
+  if (t.aboveMs === undefined) return `vs stable latency: the stable had fewer than ${BASELINE_MIN_STABLE} requests, no threshold yet (${sides}): ${t.decision}`
+  const threshold = Number.isFinite(t.aboveMs) ? `${t.aboveMs} ms` : 'the last bucket'
+  return `vs stable latency: slower than ${threshold} (stable p99 ${(t.stableP99Ms ?? Number.NaN).toFixed(0)} ms × ${t.allowance}): ${sides}, ${bounds}`
+}
+
 /**
- * One sequential measurement: both tests fed the source's cumulative counts at every scrape until
- * one fails, both pass, or the window reaches `maxMeasurementMs`.
+ * The canary failures the gate let pass at a measurement, or the count it failed at: the gate's
+ * term of the blast radius. The gating error tests only (absolute, relative or both).
+ */
+export function gateErrorBoundary(m: Measurement): number | undefined {
+  const t = m.tests?.errorRate
+  if (t === undefined) return undefined
+  const gating: Array<{ failAt: number; decision: string }> = []
+  if (m.compare !== 'baseline' || m.baseline === undefined) gating.push(t)
+  if (m.baseline !== undefined && m.compare !== undefined && m.compare !== 'absolute') gating.push(m.baseline.errorRate)
+  const least = Math.min(...gating.map((x) => x.failAt))
+  if (m.phase === 'failed') return gating.find((x) => x.decision === 'failed')?.failAt ?? least
+  return Math.max(0, least - 1)
+}
+
+/**
+ * One sequential measurement: the tests fed the sources' cumulative counts at every scrape until
+ * one that gates fails, all that gate pass, or the window reaches `maxMeasurementMs`. With a
+ * baseline, the stable's counts are read over the same window, first (its p99 sets the canary's
+ * latency threshold once it had `BASELINE_MIN_STABLE` requests; fixed from then on).
  */
 export async function measureSequential(o: RunAnalysisOptions): Promise<Measurement> {
   const s = o.settings
   const source = o.source
   if (source.counts === undefined) throw new TypeError('the sequential gate needs a source that counts (the embedded one)')
+  const base = s.compare !== 'absolute' && o.baseline?.counts !== undefined ? o.baseline : undefined
+  const relative = base !== undefined
+  const absolute = s.compare !== 'baseline' || !relative
   const designs = gateDesigns(s)
+  const diff = baselineDesign(s)
   const limits: SequentialLimits = { minMs: s.minMeasurementMs, maxMs: s.maxMeasurementMs, minSamples: s.minSamples }
-  await source.begin()
+  await Promise.all([source.begin(), base?.begin()])
   const start = o.now()
   let e: MetricState = { decision: 'continue' }
   let l: MetricState = { decision: 'continue' }
-  let lastE = 0
-  let lastL = 0
+  let re: MetricState = { decision: 'continue' }
+  let rl: MetricState = { decision: 'continue' }
+  let threshold: { aboveMs: number; stableP99Ms: number } | undefined
+  // the stable's side when each relative test decided
+  let reStable = sideOf(0, 0)
+  let rlStable = sideOf(0, 0)
+  const last = { e: 0, l: 0, re: 0, rl: 0 }
   for (;;) {
     await o.wait(Math.min(s.scrapePeriodMs, Math.max(0, start + s.maxMeasurementMs - o.now())))
     const elapsed = o.now() - start
-    const c = await source.counts()
+    const b = base === undefined ? undefined : await (base.counts as NonNullable<MetricsSource['counts']>)()
+    if (b !== undefined && b.error === undefined && threshold === undefined && b.requests >= BASELINE_MIN_STABLE) {
+      const q = histogramQuantile(0.99, b.buckets ?? [])
+      if (Number.isFinite(q)) threshold = { stableP99Ms: q * 1000, aboveMs: slowBucket((b.buckets ?? []).map((x) => x.le), q * s.baselineLatencyFactor) * 1000 }
+    }
+    const c = await source.counts(threshold?.aboveMs)
     const p99Ms = c.p99Seconds * 1000
-    if (c.error !== undefined) {
-      return { t: o.now(), samples: c.requests, errorRate: Number.NaN, p99Ms, phases: { errorRate: 'error', p99: 'error' }, phase: 'error', message: c.error }
+    const error = c.error ?? (b?.error === undefined ? undefined : `the stable revision (the baseline): ${b.error}`)
+    if (error !== undefined) {
+      return { t: o.now(), samples: c.requests, errorRate: Number.NaN, p99Ms, phases: { errorRate: 'error', p99: 'error' }, phase: 'error', message: error }
     }
     const nE = c.requests + c.routerErrors
     const kE = c.errors + c.routerErrors
@@ -308,20 +413,59 @@ export async function measureSequential(o: RunAnalysisOptions): Promise<Measurem
     const kL = c.slow + c.slowInFlight
     e = step(designs.errorRate, limits, e, nE, kE, elapsed)
     l = step(designs.slow, limits, l, nL, kL, elapsed)
-    const failed = e.decision === 'reject' || l.decision === 'reject'
-    const done = failed || (e.decision !== 'continue' && l.decision !== 'continue')
-    const batches = { e: nE - lastE, l: nL - lastL }
-    lastE = nE
-    lastL = nL
+    let nR = c.requests
+    let kR = 0
+    let stableE = sideOf(0, 0)
+    let stableL = sideOf(0, 0)
+    if (b !== undefined) {
+      stableE = sideOf(b.requests + b.routerErrors, b.errors + b.routerErrors)
+      const wasRe: MetricState['decision'] = re.decision
+      re = stepDecision(differenceDecision(diff, { n: nE, k: kE }, stableE), limits, re, nE, kE, elapsed)
+      if (re.decision !== wasRe) reStable = stableE
+      const wasRl: MetricState['decision'] = rl.decision
+      if (threshold !== undefined && c.above !== undefined) {
+        const within = Number.isFinite(threshold.aboveMs) ? (b.buckets?.find((x) => Math.abs(x.le * 1000 - threshold!.aboveMs) < 1e-6)?.count ?? b.requests) : b.requests
+        stableL = sideOf(b.requests, Math.max(0, b.requests - within))
+        nR = c.requests + c.above.slowInFlight
+        kR = c.above.slow + c.above.slowInFlight
+        rl = stepDecision(sprtDecision(designs.slow, nR, kR), limits, rl, nR, kR, elapsed)
+      } else {
+        stableL = sideOf(b.requests, 0)
+        rl = stepDecision('continue', limits, rl, nR, kR, elapsed)
+      }
+      if (rl.decision !== wasRl) rlStable = stableL
+    }
+    const gating = [...(absolute ? [e, l] : []), ...(relative ? [re, rl] : [])]
+    const failed = gating.some((x) => x.decision === 'reject')
+    const done = failed || gating.every((x) => x.decision !== 'continue')
+    const batches = { e: nE - last.e, l: nL - last.l, rl: nR - last.rl }
+    last.e = nE
+    last.l = nL
+    last.rl = nR
     if (!done) continue
     const tests = { errorRate: detail(designs.errorRate, e, nE, kE, elapsed, batches.e), slow: detail(designs.slow, l, nL, kL, elapsed, batches.l) }
-    const phases = { errorRate: phaseOf(e), p99: phaseOf(l) }
-    const phase: MeasurementPhase = failed ? 'failed' : phases.errorRate === 'successful' && phases.p99 === 'successful' ? 'successful' : 'inconclusive'
+    const baseline = b === undefined
+      ? undefined
+      : {
+          errorRate: relativeErrors(diff, re, nE, kE, re.decision === 'continue' ? stableE : reStable, elapsed, batches.e),
+          latency: relativeLatency(designs.slow, rl, nR, kR, rl.decision === 'continue' ? stableL : rlStable, elapsed, batches.rl, threshold, s.baselineLatencyFactor),
+        }
+    const phases = absolute && relative
+      ? { errorRate: worst(phaseOf(e), phaseOf(re)), p99: worst(phaseOf(l), phaseOf(rl)) }
+      : relative ? { errorRate: phaseOf(re), p99: phaseOf(rl) } : { errorRate: phaseOf(e), p99: phaseOf(l) }
+    const phase: MeasurementPhase = failed ? 'failed' : gating.every((x) => x.decision === 'accept') ? 'successful' : 'inconclusive'
     const signals = { histogramRequests: c.requests, errors5xx: c.errors, routerErrors: c.routerErrors, slowFinished: c.slow, slowInFlight: c.slowInFlight, slowAboveMs: c.slowAboveMs }
     const parts = [formatTest('errors', tests.errorRate), formatTest(`slower than ${c.slowAboveMs} ms`, tests.slow)]
+    if (!absolute) parts[1] += ' (budgets off: shown, not gating)'
+    if (baseline !== undefined) parts.push(formatBaseline('errors', baseline.errorRate), formatBaseline('latency', baseline.latency))
+    else if (s.compare !== 'absolute') parts.push('vs stable: not compared (the stable revision serves no traffic here), the budgets decide')
     if (c.routerErrors > 0 || c.slowInFlight > 0) parts.push(`router: ${c.routerErrors} reset/refused/lost/timed out, ${c.slowInFlight} in flight > ${s.maxP99Ms} ms`)
     if (phase === 'inconclusive') parts.push(`undecided after ${(s.maxMeasurementMs / 1000).toFixed(0)} s`)
-    const decisive = l.decision === 'reject' && e.decision !== 'reject' ? tests.slow : tests.errorRate
+    const candidates: Array<{ n: number; k: number; estimate: number; failAt: number; decision: string }> = [
+      ...(absolute ? [tests.errorRate, tests.slow] : []),
+      ...(baseline !== undefined ? [{ ...baseline.errorRate, n: baseline.errorRate.canary.n, k: baseline.errorRate.canary.k }, { ...baseline.latency, n: baseline.latency.canary.n, k: baseline.latency.canary.k }] : []),
+    ]
+    const decisive = candidates.find((x) => x.decision === 'failed') ?? candidates[0] ?? tests.errorRate
     return {
       t: o.now(),
       samples: nE,
@@ -335,8 +479,50 @@ export async function measureSequential(o: RunAnalysisOptions): Promise<Measurem
       estimate: decisive.estimate,
       boundary: decisive.failAt,
       tests,
+      ...(baseline !== undefined ? { baseline } : {}),
+      compare: s.compare,
       signals,
     }
+  }
+}
+
+function worst(a: MeasurementPhase, b: MeasurementPhase): MeasurementPhase {
+  for (const p of ['failed', 'inconclusive', 'successful'] as const) if (a === p || b === p) return p
+  return a
+}
+
+function relativeErrors(d: DifferenceDesign, st: MetricState, n: number, k: number, stable: Side, atMs: number, batch: number): BaselineDetail {
+  const dn = st.decision === 'continue' ? n : st.n
+  const dk = st.decision === 'continue' ? k : st.k
+  const canary = sideOf(dn, dk)
+  return {
+    canary,
+    stable,
+    estimate: canary.estimate - stable.estimate,
+    allowance: d.margin,
+    failAt: differenceRejectAt(d, dn, stable),
+    passAt: differenceAcceptAt(d, dn, stable),
+    decision: decisionOf(st),
+    atMs: st.decision === 'continue' ? atMs : st.atMs,
+    batch,
+    canaryInterval: confidenceInterval(dn, dk, d.alpha / 2),
+    stableInterval: confidenceInterval(stable.n, stable.k, d.alpha / 2),
+  }
+}
+
+function relativeLatency(d: SprtDesign, st: MetricState, n: number, k: number, stable: Side, atMs: number, batch: number, threshold: { aboveMs: number; stableP99Ms: number } | undefined, factor: number): BaselineDetail {
+  const t = detail(d, st, n, k, atMs, batch)
+  return {
+    canary: sideOf(t.n, t.k),
+    stable,
+    estimate: t.estimate,
+    allowance: factor,
+    failAt: t.failAt,
+    passAt: t.passAt,
+    decision: t.decision,
+    atMs: t.atMs,
+    batch,
+    ...(threshold === undefined ? {} : { stableP99Ms: threshold.stableP99Ms, aboveMs: threshold.aboveMs }),
   }
 }
 

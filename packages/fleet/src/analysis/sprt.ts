@@ -96,8 +96,12 @@ export type MetricState =
  * covers every crossing, and the gate keeps watching what it already passed.
  */
 export function step(d: SprtDesign, limits: SequentialLimits, state: MetricState, n: number, k: number, elapsedMs: number): MetricState {
+  return stepDecision(sprtDecision(d, n, k), limits, state, n, k, elapsedMs)
+}
+
+/** `step` for any anytime-valid test, given its decision at (n, k): the baseline comparison's too. */
+export function stepDecision(x: SprtDecision, limits: SequentialLimits, state: MetricState, n: number, k: number, elapsedMs: number): MetricState {
   if (state.decision === 'reject' || state.decision === 'inconclusive') return state
-  const x = sprtDecision(d, n, k)
   if (x === 'reject') return { decision: 'reject', n, k, atMs: elapsedMs }
   if (state.decision === 'accept') return { decision: 'accept', n, k, atMs: state.atMs }
   if (x === 'accept' && elapsedMs >= limits.minMs && n >= limits.minSamples) return { decision: 'accept', n, k, atMs: elapsedMs }

@@ -465,6 +465,10 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
     exactIntervalMs: intMs('load.exactIntervalMs', l.exactIntervalMs, LOAD_DEFAULTS.exactIntervalMs, 0),
   }
 
+  const analysis = resolveAnalysis(options.analysis)
+  if (analysis.compare !== 'absolute' && strategy !== 'canary') {
+    throw new InvalidOptionError('analysis.compare', `'absolute' with the ${strategy} strategy (the baseline is the stable revision serving beside a canary)`, analysis.compare)
+  }
   return Object.freeze({
     strategy,
     from,
@@ -475,7 +479,7 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
     endpointDelayMs,
     terminationGracePeriodSeconds,
     rolling,
-    analysis: resolveAnalysis(options.analysis),
+    analysis,
     canary: resolveCanary(options.canary),
     blueGreen: resolveBlueGreen(options.blueGreen),
     probes,

@@ -45,6 +45,23 @@ export interface AnalysisSettings {
    * @default true
    */
   readonly routerSignal?: boolean
+  /**
+   * Sequential gate, canary: what the canary is judged against. `absolute`: the budgets above.
+   * `both`: the budgets and the stable revision over the same window (a stable that is failing
+   * too cannot make a bad canary pass: the budgets still apply). `baseline`: the stable revision
+   * only (the budgets explicitly off). The comparison needs the stable to serve traffic: an
+   * analysis at weight 100 is judged by the budgets alone.
+   * @default 'absolute'
+   */
+  readonly compare?: 'absolute' | 'both' | 'baseline'
+  /** Baseline comparison: the canary's error rate may exceed the stable's by this much (absolute, 0.02 = 2 points) before it fails. @default maxErrorRate */
+  readonly baselineErrorMargin?: number
+  /**
+   * Baseline comparison: the canary's p99 may be up to this many times the stable's p99 over the
+   * same window (rounded up to a histogram bucket) before it fails.
+   * @default 1.5
+   */
+  readonly baselineLatencyFactor?: number
   /** Fixed gate: time between measurements, and the window each one covers (`rate(...[interval])`). Argo duration or ms. @default 5000 */
   readonly intervalMs?: number | string
   /** Measurements (sequential: decisions) per analysis run. @default 1 sequential, 3 fixed */
@@ -92,6 +109,9 @@ export interface ResolvedAnalysis {
   readonly minMeasurementMs: number
   readonly maxMeasurementMs: number
   readonly routerSignal: boolean
+  readonly compare: 'absolute' | 'both' | 'baseline'
+  readonly baselineErrorMargin: number
+  readonly baselineLatencyFactor: number
   readonly intervalMs: number
   readonly count: number
   readonly failureLimit: number
@@ -155,6 +175,8 @@ export interface ResolvedBlueGreen {
 /** The latency test's budget: the share of requests slower than `maxP99Ms` a p99 budget allows. */
 export const SLOW_BUDGET = 0.01
 
+export const COMPARE_MODES: readonly ['absolute', 'both', 'baseline'] = ['absolute', 'both', 'baseline']
+
 export const DEFAULT_CANARY_WEIGHTS: readonly number[] = Object.freeze([1, 5, 25, 50, 100])
 
 function bool(option: string, value: unknown, fallback: boolean): boolean {
@@ -193,6 +215,11 @@ export function resolveAnalysis(a: AnalysisSettings = {}): ResolvedAnalysis {
   if (maxMeasurementMs < Math.max(minMeasurementMs, 100)) {
     throw new InvalidOptionError('analysis.maxMeasurementMs', `at least analysis.minMeasurementMs (${minMeasurementMs} ms) and 100 ms`, a.maxMeasurementMs)
   }
+  const compare = a.compare ?? 'absolute'
+  if (!COMPARE_MODES.includes(compare)) throw new InvalidOptionError('analysis.compare', COMPARE_MODES.map((m) => `'${m}'`).join(', '), a.compare)
+  if (compare !== 'absolute' && gate !== 'sequential') {
+    throw new InvalidOptionError('analysis.compare', "'absolute' with the fixed gate (the baseline comparison is a sequential test on the embedded source)", compare)
+  }
   return Object.freeze({
     maxErrorRate,
     maxP99Ms: num('analysis.maxP99Ms', a.maxP99Ms, 300, 0),
@@ -203,6 +230,9 @@ export function resolveAnalysis(a: AnalysisSettings = {}): ResolvedAnalysis {
     minMeasurementMs,
     maxMeasurementMs,
     routerSignal: bool('analysis.routerSignal', a.routerSignal, true),
+    compare,
+    baselineErrorMargin: num('analysis.baselineErrorMargin', a.baselineErrorMargin, Math.max(maxErrorRate, 0.0001), 0.0001, 0.5),
+    baselineLatencyFactor: num('analysis.baselineLatencyFactor', a.baselineLatencyFactor, 1.5, 1, 100),
     intervalMs,
     count: int('analysis.count', a.count, gate === 'sequential' ? 1 : 3, 1),
     failureLimit: int('analysis.failureLimit', a.failureLimit, 0, 0),

@@ -432,8 +432,31 @@ interface Point {
   readonly k: number | undefined
   readonly estimate: number | undefined
   readonly boundary: number | undefined
+  /** the baseline comparison, both sides: `errors canary 3/340 vs stable 5/33000 …` */
+  readonly baseline: string | undefined
   readonly message: string
   readonly analysis: string
+}
+
+/** The baseline comparison of a measurement, canary beside stable, read defensively. */
+function baselineCell(raw: unknown): string | undefined {
+  if (raw === null || typeof raw !== 'object') return undefined
+  const b = raw as Record<string, Record<string, unknown> | undefined>
+  const side = (x: unknown): string => {
+    const o = (x ?? {}) as Record<string, unknown>
+    return `${num(o.k) ?? '?'}/${num(o.n) ?? '?'}`
+  }
+  const one = (name: string, t: Record<string, unknown> | undefined, what: string): string =>
+    t === undefined ? '' : `${name}: canary ${side(t.canary)} vs stable ${side(t.stable)}, ${what}, fails at k ≥ ${num(t.failAt) ?? '?'}, passes at k ≤ ${(num(t.passAt) ?? -1) < 0 ? 'none yet' : num(t.passAt)}: ${String(t.decision ?? '?')}`
+  const e = b.errorRate
+  const l = b.latency
+  const above = num(l?.aboveMs)
+  return [
+    one('errors', e, `difference ${pct(num(e?.estimate))} (margin ${pct(num(e?.allowance))})`),
+    one('latency', l, above === undefined ? 'no threshold yet' : `slower than ${Number.isFinite(above) ? `${above} ms` : 'the last bucket'} (stable p99 ${Math.round(num(l?.stableP99Ms) ?? Number.NaN)} ms × ${num(l?.allowance) ?? '?'})`),
+  ]
+    .filter((x) => x !== '')
+    .join('; ')
 }
 
 function pointsOf(runs: readonly AnalysisRun[]): Point[] {
@@ -452,6 +475,7 @@ function pointsOf(runs: readonly AnalysisRun[]): Point[] {
         k: num(m.k),
         estimate: num(m.estimate),
         boundary: num(m.boundary),
+        baseline: baselineCell(m.baseline),
         message: typeof m.message === 'string' ? m.message : '',
         analysis: run.name,
       })
@@ -595,7 +619,9 @@ function stepsTable(r: Report): string {
 function analysisTable(r: Report): string {
   const runs = r.progressive?.analyses ?? []
   if (runs.length === 0) return ''
-  const rows = pointsOf(runs).map((p) => [
+  const points = pointsOf(runs)
+  const withBaseline = points.some((p) => p.baseline !== undefined)
+  const rows = points.map((p) => [
     signedSecs(p.t),
     p.analysis,
     p.decision,
@@ -605,9 +631,11 @@ function analysisTable(r: Report): string {
     p.estimate === undefined ? '' : pct(p.estimate),
     p.boundary === undefined ? '' : String(p.boundary),
     p.p99Ms === undefined ? 'n/a' : `${Math.round(p.p99Ms)} ms`,
+    ...(withBaseline ? [p.baseline ?? ''] : []),
     p.message,
   ])
-  return `<h2>Analysis measurements</h2>${table(['time', 'analysis', 'decision', 'n', 'k', 'error rate', 'estimate k/n', 'bound', 'p99', 'message'], rows, 'measurements')}`
+  const head = ['time', 'analysis', 'decision', 'n', 'k', 'error rate', 'estimate k/n', 'bound', 'p99', ...(withBaseline ? ['vs stable (k/n each side)'] : []), 'message']
+  return `<h2>Analysis measurements</h2>${table(head, rows, 'measurements')}`
 }
 
 function failuresTable(r: Report): string {

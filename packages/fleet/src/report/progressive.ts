@@ -1,5 +1,5 @@
 import type { Accounting } from './accounting.js'
-import type { AnalysisRun } from '../analysis/analysis.js'
+import { gateErrorBoundary, type AnalysisRun } from '../analysis/analysis.js'
 import type { ResolvedAnalysis, ResolvedBlueGreen, ResolvedCanary } from '../options/progressive.js'
 import type { ProgressiveRecord } from '../strategies/progressive.js'
 
@@ -102,7 +102,7 @@ export function progressiveReport(record: ProgressiveRecord, _accounting: Accoun
         windowed += Number.isFinite(m.samples) ? m.samples : 0
         continue
       }
-      gate += m.phase === 'failed' ? t.failAt : Math.max(0, t.failAt - 1)
+      gate += gateErrorBoundary(m) ?? 0
       if (m === a.measurements.at(-1) && a.phase !== 'successful') lastBatch += Math.max(t.batch, m.tests?.slow.batch ?? 0)
     }
   }

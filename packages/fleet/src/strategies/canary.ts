@@ -29,6 +29,8 @@ export const canary: Strategy = {
     let exposedAt: number | undefined
     let weight = 0
     const source = p.source(canaryRev)
+    // the baseline: the stable over the same window, where it still serves traffic
+    const baseline = o.analysis.compare === 'absolute' ? undefined : p.source(stable)
     const setWeight = async (w: number): Promise<string | undefined> => {
       const canaryN = w === 0 ? 0 : Math.max(1, Math.ceil((w * n) / 100))
       const stableN = exact ? n : n - canaryN
@@ -100,7 +102,7 @@ export const canary: Strategy = {
           ctx.step('canary', `pause ${step.pause.durationMs} ms`)
           await p.wait(step.pause.durationMs)
         } else {
-          const run = await p.analyse(`step ${i + 1} (weight ${weight})`, source)
+          const run = await p.analyse(`step ${i + 1} (weight ${weight})`, source, weight < 100 ? baseline : undefined)
           // failed, inconclusive or errored: the gate stopped the canary (exit 2, its failures its blast radius)
           if (run.phase !== 'successful') return await abort(`analysis ${run.phase} at weight ${weight}: ${run.message}`, run.endedAt, true)
         }

@@ -1,7 +1,8 @@
 import path from 'node:path'
 import { GateCannotDecideError } from '../core/errors.js'
+import { differenceMinRequestsToAccept } from '../analysis/confidence.js'
 import { minRequestsToAccept } from '../analysis/sprt.js'
-import { gateDesigns, ScrapeSource, runAnalysis, type AnalysisRun, type Measurement, type MetricsSource, type RevisionSignal } from '../analysis/analysis.js'
+import { baselineDesign, gateDesigns, ScrapeSource, runAnalysis, type AnalysisRun, type Measurement, type MetricsSource, type RevisionSignal } from '../analysis/analysis.js'
 import type { Router } from '../router/router.js'
 import type { Instance } from '../runtime/instance.js'
 import { PrometheusSource, writeTargetsFile } from '../analysis/promql.js'
@@ -207,17 +208,19 @@ export class Progressive {
     return s
   }
 
-  async analyse(name: string, source: MetricsSource): Promise<AnalysisRun> {
+  async analyse(name: string, source: MetricsSource, baseline?: MetricsSource): Promise<AnalysisRun> {
     const a = this.ctx.options.analysis
     const shape =
       a.gate === 'sequential'
         ? `${a.count} sequential decision${a.count > 1 ? 's' : ''}, each ${a.minMeasurementMs / 1000}..${a.maxMeasurementMs / 1000} s`
         : `${a.count} × ${a.intervalMs} ms`
-    this.ctx.step('analysis', `${name}: start (${shape}, ${a.source}${a.source === 'metrics' && a.routerSignal ? ' + router' : ''})`)
+    const judged = a.compare === 'absolute' ? '' : baseline === undefined ? ', budgets only: the stable serves no traffic here' : a.compare === 'both' ? ', budgets and vs stable' : ', vs stable only'
+    this.ctx.step('analysis', `${name}: start (${shape}, ${a.source}${a.source === 'metrics' && a.routerSignal ? ' + router' : ''}${judged})`)
     const run = await runAnalysis({
       name,
       settings: this.ctx.options.analysis,
       source,
+      ...(baseline === undefined ? {} : { baseline }),
       now: () => this.ctx.now(),
       wait: this.wait,
       onMeasurement: (m: Measurement) => this.ctx.progress(`analysis ${name}: ${m.phase}: ${m.message}`),
@@ -285,14 +288,16 @@ export interface GateStep {
   readonly name: string
   /** requests per second the revision under test gets at this step */
   readonly rate: number
+  /** the canary's weight there (100 for blue-green: nothing serves beside it) */
+  readonly weight: number
 }
 
 /** Where the deploy's analyses run and how much traffic each gets, from the options alone. */
 export function gateSteps(o: ResolvedDeployOptions): GateStep[] {
   if (o.strategy === 'blue-green') {
     const out: GateStep[] = []
-    if (o.blueGreen.prePromotionAnalysis) out.push({ name: 'pre-promotion (preview)', rate: o.blueGreen.previewRate })
-    if (o.blueGreen.postPromotionAnalysis) out.push({ name: 'post-promotion', rate: o.load.rate })
+    if (o.blueGreen.prePromotionAnalysis) out.push({ name: 'pre-promotion (preview)', rate: o.blueGreen.previewRate, weight: 100 })
+    if (o.blueGreen.postPromotionAnalysis) out.push({ name: 'post-promotion', rate: o.load.rate, weight: 100 })
     return out
   }
   if (o.strategy !== 'canary') return []
@@ -305,7 +310,7 @@ export function gateSteps(o: ResolvedDeployOptions): GateStep[] {
       const canaryN = weight === 0 ? 0 : Math.max(1, Math.ceil((weight * n) / 100))
       // l4: new connections spread over the instances of both revisions (canary.ts)
       const share = o.router === 'l7' ? weight / 100 : weight >= 100 ? 1 : canaryN / n
-      out.push({ name: `step ${i + 1} (weight ${weight})`, rate: o.load.rate * share })
+      out.push({ name: `step ${i + 1} (weight ${weight})`, rate: o.load.rate * share, weight })
     }
   }
   return out
@@ -321,16 +326,27 @@ export function checkGateCanDecide(o: ResolvedDeployOptions): void {
   const a = o.analysis
   if (a.gate !== 'sequential' || o.strategy === 'rolling') return
   const d = gateDesigns(a)
-  const need = Math.max(2 * Math.max(minRequestsToAccept(d.errorRate), minRequestsToAccept(d.slow)), a.minSamples)
+  const absoluteNeed = Math.max(minRequestsToAccept(d.errorRate), minRequestsToAccept(d.slow))
+  const relativeNeed = a.compare === 'absolute' ? 0 : differenceMinRequestsToAccept(baselineDesign(a))
   for (const s of gateSteps(o)) {
+    const compared = a.compare !== 'absolute' && s.weight < 100
+    if (a.compare === 'baseline' && !compared) {
+      throw new GateCannotDecideError(
+        `analysis at ${s.name} cannot compare the canary with the stable revision: at weight 100 the stable serves no traffic, and --compare baseline turned the budgets off; ` +
+          'use --compare both (the budgets decide there) or end --steps below weight 100',
+        'analysis.compare',
+      )
+    }
+    const fewest = Math.max(a.compare === 'baseline' ? 0 : absoluteNeed, compared ? relativeNeed : 0)
+    const need = Math.max(2 * fewest, a.minSamples)
     const expected = (s.rate * a.maxMeasurementMs) / 1000
     if (expected >= need) continue
     const rateFlag = s.name.startsWith('pre-promotion') ? '--preview-rate' : '--rate'
     throw new GateCannotDecideError(
       `analysis at ${s.name} cannot decide: it gets about ${s.rate.toFixed(1)} req/s, ${expected.toFixed(0)} requests in --max-measurement-ms ${a.maxMeasurementMs}, ` +
         `and passing a release within --max-error-rate ${a.maxErrorRate} and --max-p99-ms ${a.maxP99Ms} at --alpha ${a.alpha} --beta ${a.beta} --effect ${a.effect} takes at least ${need} ` +
-        `(twice the ${Math.max(minRequestsToAccept(d.errorRate), minRequestsToAccept(d.slow))} of a release without one failure); ` +
-        `raise ${rateFlag}, the step's weight (--steps) or --max-measurement-ms, or loosen the budgets`,
+        `(twice the ${fewest} of a release without one failure${compared ? `, against a stable without one, at --baseline-error-margin ${a.baselineErrorMargin}` : ''}); ` +
+        `raise ${rateFlag}, the step's weight (--steps) or --max-measurement-ms, or loosen the budgets${compared ? ' or the margin' : ''}`,
       'analysis.maxMeasurementMs',
     )
   }
