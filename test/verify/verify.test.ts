@@ -84,15 +84,15 @@ describe('zerodrop verify: exit codes around a steady service', () => {
     expect(r.stdout).toContain('NO DROPS SEEN, but --expect-drops asked for some')
   })
 
-  it('130 on SIGINT: the command gets SIGTERM, the counts so far are reported', async () => {
+  it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('%s → %i: the command gets SIGTERM, the counts so far are reported', async (sig, code) => {
     const f = await startFixture(DEMO)
     const r = await runCli([ZERODROP_CLI, 'verify', '--url', `${f.url}/`, '--lead-ms', '200', '--', 'sh', '-c', "trap 'echo got-sigterm; exit 0' TERM; sleep 30 & wait"], (child) => {
       child.stderr?.on('data', (d: Buffer) => {
-        if (d.toString().includes('command started')) setTimeout(() => child.kill('SIGINT'), 300)
+        if (d.toString().includes('command started')) setTimeout(() => child.kill(sig), 300)
       })
     })
-    expect(r.code).toBe(130)
+    expect(r.code).toBe(code)
     expect(r.stdout).toContain('got-sigterm')
-    expect(r.stdout).toMatch(/verdict {3}INTERRUPTED; 0 dropped; exit 130/)
+    expect(r.stdout).toMatch(new RegExp(`verdict {3}INTERRUPTED; 0 dropped; exit ${code}`))
   })
 })

@@ -106,12 +106,13 @@ describe('verify accounting', () => {
     expect(t.perSecond[1]?.byVersion).toEqual({ v2: 1 })
   })
 
-  it('exit codes: 0 zero dropped and the command ok, 1 dropped, 3 the command failed, 130 interrupted; --expect-drops inverts the count', () => {
+  it('exit codes: 0 zero dropped and the command ok, 1 dropped, 3 the command failed, 130 interrupted by SIGINT, 143 by SIGTERM; --expect-drops inverts the count', () => {
     expect(verifyExitCode(0, true, false, false)).toBe(0)
     expect(verifyExitCode(1, true, false, false)).toBe(1)
     expect(verifyExitCode(1, false, false, false)).toBe(1)
     expect(verifyExitCode(0, false, false, false)).toBe(3)
-    expect(verifyExitCode(0, true, false, true)).toBe(130)
+    expect(verifyExitCode(0, true, false, 'SIGINT')).toBe(130)
+    expect(verifyExitCode(0, true, false, 'SIGTERM')).toBe(143)
     expect(verifyExitCode(5, true, true, false)).toBe(0)
     expect(verifyExitCode(0, true, true, false)).toBe(1)
     expect(verifyExitCode(5, false, true, false)).toBe(3)

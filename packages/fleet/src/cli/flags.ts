@@ -395,7 +395,7 @@ itself: ok, non-2xx (the load balancer's or the application's), lost, reset, ref
   1   requests dropped, whatever the command did (with --expect-drops: none dropped)
   3   zero dropped, but the command failed or could not start, --until never succeeded, or --duration was reached
   64  bad usage, or --url did not answer 2xx before the command started
-  130 interrupted (SIGINT/SIGTERM); the command gets SIGTERM and the counts so far are reported
+  130 interrupted by SIGINT, 143 by SIGTERM; the command gets SIGTERM and the counts so far are reported
 
 Dropped = every request not answered 2xx (lost + reset + refused + timed-out requests + non-2xx answers,
 each request in exactly one of those) plus every connection that could not be opened, counted by the

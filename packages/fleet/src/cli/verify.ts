@@ -65,7 +65,7 @@ export async function verifyMain(argv: readonly string[]): Promise<number> {
   let signals = 0
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++
-    if (signals > 1) process.exit(VERIFY_EXIT_CODES.interrupted)
+    if (signals > 1) process.exit(signal === 'SIGTERM' ? VERIFY_EXIT_CODES.terminated : VERIFY_EXIT_CODES.interrupted)
     process.stderr.write(`zerodrop verify: ${signal}: stopping the command and the load, then counting (again to force)\n`)
     controller.abort(signal)
   }

@@ -5,8 +5,8 @@ import { VerifyTargetError } from '../core/errors.js'
 import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from '../options/verify.js'
 import { startVerifyLoad, type VerifyRecord } from './client.js'
 
-/** 0 zero dropped and the command succeeded; 1 dropped; 3 zero dropped but the command failed; 64 usage; 130 interrupted. */
-export const VERIFY_EXIT_CODES = Object.freeze({ ok: 0, dropped: 1, commandFailed: 3, usage: 64, interrupted: 130 })
+/** 0 zero dropped and the command succeeded; 1 dropped; 3 zero dropped but the command failed; 64 usage; 130 interrupted by SIGINT, 143 by SIGTERM (as deploy). */
+export const VERIFY_EXIT_CODES = Object.freeze({ ok: 0, dropped: 1, commandFailed: 3, usage: 64, interrupted: 130, terminated: 143 })
 export type VerifyExitCode = (typeof VERIFY_EXIT_CODES)[keyof typeof VERIFY_EXIT_CODES]
 
 export interface VerifyRunOptions extends VerifyOptions {
@@ -161,8 +161,9 @@ export function tally(records: readonly VerifyRecord[]): Pick<VerifyResult, 'req
   }
 }
 
-export function verifyExitCode(dropped: number, commandOk: boolean, expectDrops: boolean, interrupted: boolean): VerifyExitCode {
-  if (interrupted) return VERIFY_EXIT_CODES.interrupted
+/** `interrupted`: false, or the signal that stopped the run (an abort without one counts as SIGINT). */
+export function verifyExitCode(dropped: number, commandOk: boolean, expectDrops: boolean, interrupted: false | string): VerifyExitCode {
+  if (interrupted !== false) return interrupted === 'SIGTERM' ? VERIFY_EXIT_CODES.terminated : VERIFY_EXIT_CODES.interrupted
   const asExpected = expectDrops ? dropped > 0 : dropped === 0
   if (!asExpected) return VERIFY_EXIT_CODES.dropped
   return commandOk ? VERIFY_EXIT_CODES.ok : VERIFY_EXIT_CODES.commandFailed
@@ -318,7 +319,7 @@ export async function verify(options: VerifyRunOptions): Promise<VerifyResult> {
 
   const counts = tally(records)
   const commandOk = exit.code === 0 && !timedOut && (until === undefined || until.succeeded)
-  const exitCode = verifyExitCode(counts.dropped, commandOk, o.expectDrops, interrupted)
+  const exitCode = verifyExitCode(counts.dropped, commandOk, o.expectDrops, interrupted && String(signal?.reason ?? 'SIGINT'))
   return {
     options: o,
     ...counts,
@@ -333,7 +334,7 @@ export async function verify(options: VerifyRunOptions): Promise<VerifyResult> {
 }
 
 function verdictLine(dropped: number, exitCode: VerifyExitCode, expectDrops: boolean, commandOk: boolean, timedOut: boolean): string {
-  if (exitCode === VERIFY_EXIT_CODES.interrupted) return 'INTERRUPTED'
+  if (exitCode === VERIFY_EXIT_CODES.interrupted || exitCode === VERIFY_EXIT_CODES.terminated) return 'INTERRUPTED'
   const command = commandOk ? '' : timedOut ? '; the rollout did not finish within --duration' : '; the command failed'
   if (expectDrops) return dropped > 0 ? `DROPS SEEN, as --expect-drops asked${command}` : 'NO DROPS SEEN, but --expect-drops asked for some: this set-up could not show a drop'
   return dropped === 0 ? `ZERO DROPPED${command}` : 'DROPPED'
