@@ -89,6 +89,8 @@ export const FULL = {
     maxSurge: '25%',
     periodMs: 200,
     endpointDelayMs: 500,
+    /** router max throughput with the router alone on CPU 1: rounds of direct, l4, l7 */
+    pinnedRounds: 4,
   },
 }
 
@@ -127,5 +129,6 @@ export const SMOKE = {
     maxSurge: '25%',
     periodMs: 200,
     endpointDelayMs: 500,
+    pinnedRounds: 0,
   },
 }

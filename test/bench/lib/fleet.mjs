@@ -81,7 +81,9 @@ export async function rollout(settings, timeoutMs = 120_000) {
     const r = msg.report
     const ev = r.events
     const readyAfter = []
-    for (const e of ev.filter((x) => x.revision === 'v2' && x.event === 'created')) {
+    // the rollout's own new instances, in creation order: the stop-check may surge one more after it
+    const created = ev.filter((x) => x.revision === 'v2' && x.event === 'created').sort((a, b) => a.t - b.t).slice(0, settings.replicas)
+    for (const e of created) {
       const ready = ev.find((x) => x.instance === e.instance && x.event === 'ready')
       if (ready) readyAfter.push(ready.t - e.t)
     }

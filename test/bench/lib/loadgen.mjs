@@ -134,6 +134,7 @@ async function probeUnderLoad({ url, rate, seconds, probeUrl, appUrl, probeInter
 let idleAgent
 let idleUrl
 let idleClosed = 0
+let idleSockets = new WeakSet()
 /**
  * Opens `n` keep-alive connections, one request each, `batch` at a time (all at once by
  * default; thousands at once would overflow the listen backlog and wait for SYN retries).
@@ -145,6 +146,7 @@ async function openIdle({ url, n, batch = n }) {
   // fifo: a later request takes the socket idle the longest, so paced requests go round the pool
   idleAgent = new http.Agent({ keepAlive: true, maxSockets: n, maxFreeSockets: n, keepAliveMsecs: 60_000, timeout: 0, scheduling: 'fifo' })
   const sockets = new Set()
+  idleSockets = new WeakSet()
   // Each response is read only once every connection is open: until then its socket stays busy,
   // so the agent cannot hand it to a later batch and every request opens a connection of its own.
   const unread = []
@@ -152,6 +154,7 @@ async function openIdle({ url, n, batch = n }) {
     const req = http.get(idleUrl, { agent: idleAgent }, (res) => {
       req.setTimeout(0)
       sockets.add(res.socket)
+      idleSockets.add(res.socket)
       res.socket.once('close', () => idleClosed++)
       unread.push(new Promise((r) => res.on('end', r)))
       resolve(res)
@@ -171,7 +174,7 @@ async function openIdle({ url, n, batch = n }) {
 
 /**
  * `rate` req/s for `seconds` over the connections openIdle opened (bounded: rate × seconds
- * requests, 10 s timeout each). `newSockets` counts requests that did not reuse one of them.
+ * requests, 10 s timeout each). `newSockets` counts connections opened besides them.
  */
 async function pacedIdle({ rate, seconds }) {
   if (idleAgent === undefined) throw new Error('pacedIdle needs the connections of openIdle first')
@@ -190,7 +193,6 @@ async function pacedIdle({ rate, seconds }) {
     const one = () => {
       const t = performance.now()
       const req = http.get(idleUrl, { agent: idleAgent }, (res) => {
-        if (!req.reusedSocket) newSockets++
         res.resume()
         res.on('end', () => {
           if (res.statusCode >= 200 && res.statusCode < 300) ok++
@@ -198,6 +200,13 @@ async function pacedIdle({ rate, seconds }) {
           lat.push(performance.now() - t)
           finish()
         })
+      })
+      // a socket openIdle did not open (req.reusedSocket is false for a request that waited for a busy one)
+      req.once('socket', (socket) => {
+        if (!idleSockets.has(socket)) {
+          idleSockets.add(socket)
+          newSockets++
+        }
       })
       req.setTimeout(10_000, () => req.destroy(new Error('timeout')))
       req.on('error', () => {
@@ -218,6 +227,13 @@ async function pacedIdle({ rate, seconds }) {
   return { sent, ok, failed, newSockets, durationS: (performance.now() - t0) / 1000, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99) }
 }
 
+/** Waits (at most `timeoutMs`) until `n` of openIdle's connections have closed; returns how many have. */
+async function idleClosedCount({ n, timeoutMs = 2000 }) {
+  const until = performance.now() + timeoutMs
+  while (idleClosed < n && performance.now() < until) await new Promise((r) => setTimeout(r, 10))
+  return { closed: idleClosed }
+}
+
 function closeIdle() {
   const closedByServer = idleClosed
   idleAgent?.destroy()
@@ -225,7 +241,7 @@ function closeIdle() {
   return { closedByServer }
 }
 
-const handlers = { saturate, paced, probeUnderLoad, openIdle, pacedIdle, closeIdle }
+const handlers = { saturate, paced, probeUnderLoad, openIdle, pacedIdle, idleClosedCount, closeIdle }
 
 process.on('message', async (msg) => {
   const { id, cmd, args } = msg

@@ -19,6 +19,11 @@ export function pinSelf(cpu) {
   if (TASKSET) spawnSync('taskset', ['-cp', String(cpu), String(process.pid)], { stdio: 'ignore' })
 }
 
+/** Moves a running process, every thread of it, to `cpu`; a no-op without taskset. */
+export function pinProcess(pid, cpu) {
+  if (TASKSET) spawnSync('taskset', ['-a', '-cp', String(cpu), String(pid)], { stdio: 'ignore' })
+}
+
 /**
  * Starts `node script` with an IPC channel. `cpu` pins it (taskset execs node, so the PID is node's).
  * Resolves when the child sends its first message (`{ ready: true, ... }`).

@@ -298,7 +298,7 @@ function growthTables(gr, L) {
     L.push('')
   }
   if (gr.rollout?.length) {
-    L.push(`Rollout against replicas: one rolling deploy of the demo (v1 → v2) per size, maxSurge ${g.maxSurge} (rounded up, as the Deployment controller does), maxUnavailable 0, probe period ${g.periodMs} ms, endpoint lag ${g.endpointDelayMs} ms, drain delay ${g.drainDelayMs} ms, l4, under the fleet's default load; the theoretical minimum is waves × the median time a new instance took to be seen ready in that deploy + the drain delay, as for the 2-replica rollout above. Fleet CPU = the deploying process's \`process.cpuUsage()\` (router, controller and load generator; not the instances) over the whole deploy / the requests the load sent.`)
+    L.push(`Rollout against replicas: one rolling deploy of the demo (v1 → v2) per size, maxSurge ${g.maxSurge} (rounded up, as the Deployment controller does), maxUnavailable 0, probe period ${g.periodMs} ms, endpoint lag ${g.endpointDelayMs} ms, drain delay ${g.drainDelayMs} ms, l4, under the fleet's default load; the theoretical minimum is the longest chain of startups + the drain delay: the controller keeps \`surge\` new instances starting and each one seen ready lets an old one go and the next new one start, so each new instance follows the one whose readiness let it start, each startup counted as long as that instance took to be seen ready in this deploy (for 2 replicas and surge 1, the figure above); the ratio is what the rollout machinery adds. Fleet CPU = the deploying process's \`process.cpuUsage()\` (router, controller and load generator; not the instances) over the whole deploy / the requests the load sent.`)
     L.push('')
     L.push(row(['replicas', 'surge', 'waves', 'rollout (ms)', 'theoretical minimum (ms)', 'ratio', 'new instance seen ready (median ms)', 'verdict, dropped', 'requests', 'fleet CPU µs/request', 'fleet CPU (% of one core)']))
     L.push(row(['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---:', '---:', '---:']))
@@ -307,6 +307,17 @@ function growthTables(gr, L) {
     }
     L.push('')
     L.push(`Load: ${gr.rollout[0].load.rate} req/s over ${gr.rollout[0].load.connections} connections (achieved ${gr.rollout.map((r) => fmt(r.load.rps)).join(', ')} req/s).`, '')
+  }
+  if (gr.pinned?.measured) {
+    const p = gr.pinned
+    L.push(`Router max throughput with the router alone on one CPU (\`taskset\`): two cores cannot give the instance, the router and autocannon one each, so the demo instance and autocannon share CPU 0 in every sample (direct too) and the router has CPU 1 to itself; ${p.samples.direct.length} rounds of direct, l4, l7 (order reversed every other round), ${p.connections} keep-alive connections, ${p.seconds} s per sample — each ratio paired with the direct sample of its round, median and the lowest to the highest pair.`)
+    L.push('')
+    L.push(row(['path', 'req/s (median)', 'vs direct', "router's CPU (of its core)", "instance's CPU (of its core)", 'router: req per CPU-second', 'vs the instance per CPU-second', 'failed']))
+    L.push(row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']))
+    L.push(row(['direct to the instance', fmt(p.direct), '1', '', `${fmt(p.directInstanceCpuShare * 100)} %`, '', `${fmt(p.directPerCpuSecond)} req per CPU-second`, String(p.failedRequests.direct)]))
+    for (const m of ['l4', 'l7']) L.push(row([`through the router (${m}) on its own CPU`, fmt(p[m].rps), ratio(p[m]), `${fmt(p[m].routerCpuShare * 100)} %`, `${fmt(p[m].instanceCpuShare * 100)} %`, fmt(p[m].routerPerCpuSecond), fmt(p[m].routerPerCpuSecond / p.directPerCpuSecond, 2), String(p.failedRequests[m])]))
+    L.push('')
+    L.push('A CPU share well below 100 % means neighbours took the rest of that core (the machine is shared): req/s then says more about them than about the router. Requests per CPU-second do not depend on that share: the last column is how many instances\' worth of this hello-world traffic one core of router can carry (below 1: the router needs more CPU per request than the instance it fronts).', '')
   }
   L.push(`Section durations: ${Object.entries(gr.durationsS).map(([k, v]) => `${k} ${fmt(v)} s`).join(', ')}.`, '')
 }
