@@ -269,6 +269,9 @@ export function markdown(results) {
 
 const GROWTH_LABELS = { 'fastify-zerodrop': 'Fastify + zerodrop', 'fastify-bare': 'Fastify (bare, close())' }
 const bytes = (x) => (Number.isFinite(x) ? String(Math.round(x)) : 'n/a')
+/** Below this many connections their memory is lost in the heap's own noise (tens of KB after a GC). */
+const MIN_CONNECTIONS_FOR_BYTES = 100
+const perConn = (n, x) => (n < MIN_CONNECTIONS_FOR_BYTES ? '—' : bytes(x))
 
 /** The growth section's three tables, each with its method in one sentence. */
 function growthTables(gr, L) {
@@ -279,12 +282,13 @@ function growthTables(gr, L) {
     L.push(row(['server', 'idle connections', 'SIGTERM → exit (ms)', 'over the delay (ms)', 'RSS (MiB)', 'heap (MiB)', 'RSS / connection (B)', 'heap / connection (B)', 'all closed by the server', 'exit codes']))
     L.push(row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---']))
     for (const d of gr.drain) {
-      L.push(row([GROWTH_LABELS[d.server] ?? d.server, String(d.connections), fmt(d.drainMs), fmt(d.overDelayMs), fmt(d.rssMiB, 1), fmt(d.heapMiB, 1), bytes(d.rssBytesPerConnection), bytes(d.heapBytesPerConnection), d.closedAll ? 'yes' : '**no**', d.exitCodes.join(' ')]))
+      L.push(row([GROWTH_LABELS[d.server] ?? d.server, String(d.connections), fmt(d.drainMs), fmt(d.overDelayMs), fmt(d.rssMiB, 1), fmt(d.heapMiB, 1), perConn(d.connections, d.rssBytesPerConnection), perConn(d.connections, d.heapBytesPerConnection), d.closedAll ? 'yes' : '**no**', d.exitCodes.join(' ')]))
     }
     const most = Math.max(...gr.drain.map((d) => d.connections))
     const zd = gr.drain.find((d) => d.server === 'fastify-zerodrop' && d.connections === most)
     const bare = gr.drain.find((d) => d.server === 'fastify-bare' && d.connections === most)
     L.push('')
+    L.push(`"—": below ${MIN_CONNECTIONS_FOR_BYTES} connections the difference is lost in the heap's own noise after a collection (tens of KB either way; the JSON has it).`, '')
     if (zd && bare) L.push(`At ${most} connections zerodrop adds ${bytes(zd.heapBytesPerConnection - bare.heapBytesPerConnection)} B of heap and ${bytes(zd.rssBytesPerConnection - bare.rssBytesPerConnection)} B of RSS per connection over bare Fastify.`, '')
   }
   if (gr.router?.length) {
@@ -293,7 +297,7 @@ function growthTables(gr, L) {
     L.push(row(['router', 'connections', 'open at the router', 'CPU µs/request', `vs ${g.routerConnections[0]} connections`, 'RSS / connection (B)', 'heap / connection (B)', 'p99 (ms)', 'failed', 'new sockets']))
     L.push(row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']))
     for (const r of gr.router) {
-      L.push(row([r.mode, String(r.connections), String(r.routerOpenConnections), fmt(r.usPerReq, 1), fmt(r.cpuVsFewest, 2), bytes(r.rssBytesPerConnection), bytes(r.heapBytesPerConnection), fmt(r.p99Ms, 1), String(r.failed), String(r.newSockets)]))
+      L.push(row([r.mode, String(r.connections), String(r.routerOpenConnections), fmt(r.usPerReq, 1), fmt(r.cpuVsFewest, 2), perConn(r.connections, r.rssBytesPerConnection), perConn(r.connections, r.heapBytesPerConnection), fmt(r.p99Ms, 1), String(r.failed), String(r.newSockets)]))
     }
     L.push('')
   }
