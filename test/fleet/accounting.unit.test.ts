@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { account, ledgerGap, reckon } from '#fleet/report/accounting.js'
+import { account, ledgerGap, reckon, unmatchedFailures } from '#fleet/report/accounting.js'
 import { emptyRevisionStats } from '#fleet/router/stats.js'
 import type { RevisionStats, RouterStats } from '#fleet/router/types.js'
 import type { LoadResult } from '#fleet/load/load.js'
@@ -67,5 +67,47 @@ describe('the load side cross-checks the router', () => {
     expect(a.crossCheck?.consistent).toBe(false)
     expect(a.crossCheck?.note).toMatch(/the load saw 4 drops in 100 requests \(generator 4 in 100, exact clients 0 in 0\) but the router counted 0 drops/)
     expect(a.dropped).toBe(4)
+  })
+
+  it('per category, not only totals: a reset the router never saw does not cancel against a 5xx the client never saw (l4), and the unmatched one is added to the drops', () => {
+    const router = routerSaw({ requests: 100, ok: 99, '5xx': 1 })
+    const load = loadSaw({ sent: 100, ok: 99, reset: 1 })
+    const a = reckon(router, load, 'l4')
+    // the totals agree: 1 drop on each side
+    expect(a.crossCheck).toMatchObject({ generatorDropped: 1, consistent: false, byCategory: { unmatched: 1, short: ['reset'] } })
+    expect(a.crossCheck?.note).toMatch(/1 of the load's reset match no router failure that produces one on l4 \(per category, load non-2xx 0, lost 0, reset 1, refused 0, timeout 0; router non-2xx 1, lost 0, reset 0, refused 0, timeout 0, aborted 0, unaccounted 0, refused connections 0\)/)
+    expect(a.dropped).toBe(2)
+    // the control: the same reset counted by the router as one (forwarded on l4) matches
+    const b = reckon(routerSaw({ requests: 100, ok: 98, '5xx': 1, failures: { reset: 1 } }), loadSaw({ sent: 100, ok: 98, non2xx: 1, reset: 1 }), 'l4')
+    expect(b.crossCheck?.consistent).toBe(true)
+    expect(b.crossCheck?.note).toMatch(/each drop matched to a router failure that produces it \(per category, load non-2xx 1, lost 0, reset 1/)
+    expect(b.dropped).toBe(2)
+  })
+
+  it('the categories map per router: an upstream reset is a 502 to the client on l7, a reset on l4', () => {
+    const router = routerSaw({ requests: 50, ok: 47, failures: { reset: 2, lost: 1 } })
+    const load = loadSaw({ sent: 50, ok: 47, non2xx: 3 })
+    expect(reckon(router, load, 'l7').crossCheck).toMatchObject({ consistent: true, byCategory: { unmatched: 0 } })
+    expect(reckon(router, load, 'l4').crossCheck).toMatchObject({ consistent: false, byCategory: { unmatched: 3, short: ['non2xx'] } })
+    // the client's own timeout is the router's `aborted` (the client closed under it)
+    const gaveUp = reckon(routerSaw({ requests: 10, ok: 8, aborted: 2 }), loadSaw({ sent: 10, ok: 8, timeout: 2 }), 'l4')
+    expect(gaveUp.crossCheck?.consistent).toBe(true)
+    expect(gaveUp.dropped).toBe(2)
+  })
+
+  it("a caught bad canary's non-2xx are matched on both sides, so they never come back as unmatched drops (its blast radius is subtracted once, by the report)", () => {
+    const total = { ...stats({ requests: 300, ok: 289, '5xx': 11 }), noEndpoint: { requests: 0, connections: 0 } }
+    const router: RouterStats = { total, byRevision: { v1: stats({ requests: 250, ok: 250 }), v2: stats({ requests: 50, ok: 39, '5xx': 11 }) }, perSecond: [], openConnections: 0, inFlight: 0 }
+    const a = reckon(router, loadSaw({ sent: 280, ok: 271, non2xx: 9 }, { sent: 20, ok: 18, non2xx: 2 }), 'l7')
+    expect(a.crossCheck).toMatchObject({ consistent: true, byCategory: { unmatched: 0, load: { non2xx: 11 } } })
+    expect(a.dropped).toBe(11)
+  })
+
+  it('Hall: the deficiency is over sets of categories, so one router failure never explains two load failures', () => {
+    const zero = { non2xx: 0, lost: 0, reset: 0, refused: 0, timeout: 0 }
+    const routerZero = { ...zero, aborted: 0, unaccounted: 0, refusedConnections: 0 }
+    // one unaccounted request can stand for a non-2xx or a timeout, not both
+    expect(unmatchedFailures({ ...zero, non2xx: 1, timeout: 1 }, { ...routerZero, unaccounted: 1 }, 'l4')).toEqual({ unmatched: 1, short: ['non2xx', 'timeout'] })
+    expect(unmatchedFailures({ ...zero, lost: 2, refused: 1 }, { ...routerZero, reset: 1, refusedConnections: 2 }, 'l4')).toEqual({ unmatched: 0, short: [] })
   })
 })

@@ -109,7 +109,7 @@ export async function deploy(options: DeployOptions): Promise<Report> {
   const makeReport = (loadResult: LoadResult, end?: { verdict: Verdict; exitCode: DeployExitCode; reason: string }): Report => {
     const r = router
     const stats = frozen?.stats ?? r?.stats() ?? { total: { ...emptyRevisionStats(), noEndpoint: { requests: 0, connections: 0 } }, byRevision: {}, perSecond: [], openConnections: 0, inFlight: 0 }
-    const accounting = reckon(stats, loadResult)
+    const accounting = reckon(stats, loadResult, o.router)
     const ok = (rev: string): number => accounting.byRevision[rev]?.ok ?? 0
     // a release the analysis judged bad: its non-2xx answers are what the gate let through,
     // reported against their bound (progressive-report.ts), not drops; every other failure is
