@@ -1,18 +1,21 @@
 // `npm run demo:expand-contract [-- --json FILE] [-- --control lossy]`: both versions live on one
 // database (docs/expand-contract.md). Under rolling load that reads and writes (the fleet's load:
-// `3* GET /items?limit=5` and `POST /items {"name":"{{seq}}"}`; beside it a writer that keeps the
-// id of each write: `POST /items` with a unique name, then `GET /items/:id`; all through the
-// fleet's router, which counts them like every other request):
+// `3* GET /items?limit=5` and the checked write `POST /items {"name":"{{seq}}"} => GET /items/{{.id}} .name`,
+// all through the fleet's router, which counts them like every other request):
 //   1. breaking: v1 → a release whose startup migration renames the column v1 still uses —
 //      the negative control: the old instances answer 5xx during the rollout, dropped > 0;
 //   2. the same change as three deploys on one database — expand, migrate, contract (its DROP
-//      as a post-deploy migration once the rollout is done) — each 0 dropped, every write found.
-// After each deploy a data check reads back every write answered 2xx, by the id in its answer,
-// from an instance of the release just deployed: nothing lost, nothing changed.
+//      as a post-deploy migration once the rollout is done, deploy()'s afterRollout) — each
+//      0 dropped, every write found.
+// The data check is the deploy's own (the fleet README, "The data check"): once the load has
+// stopped, every checked write answered 2xx is read back through the router by the id in its
+// answer, from the release just deployed: nothing lost, nothing changed. Each step also reads back
+// the writes the earlier steps verified (deploy's recheckWrites), so a step that loses an
+// earlier step's data (a backfill that skipped rows, a DROP too early) is caught too.
 // DATABASE_URL=postgres://… runs it on PostgreSQL (a fresh database per scenario, made and dropped
 // through that URL); unset, on the embedded SQLite (a fresh file per scenario).
 // `--control lossy` runs only v1 → lossy (a release that drops the field on insert) and exits 0
-// when the data check catches it (lostWrites > 0).
+// when the deploy's data check catches it (lostWrites > 0, zerodrop's exit 5).
 // Exit 0 only when breaking dropped > 0, every step dropped 0 and no write was lost.
 import fs from 'node:fs'
 import os from 'node:os'
@@ -20,7 +23,7 @@ import path from 'node:path'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { deploy, freePort } from '@zerodrop/fleet'
+import { deploy } from '@zerodrop/fleet'
 
 const server = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 const migrateJs = fileURLToPath(new URL('../dist/migrate.js', import.meta.url))
@@ -95,172 +98,56 @@ function runNode(file, env, extraArgs = []) {
   })
 }
 
-/** One instance of `version` on its own port, for the data check after a deploy. */
-async function checker(version, url) {
-  const port = await freePort()
-  const child = spawn(process.execPath, [server], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: url, ITEMS_VERSION: version, APP_VERSION: `${version}-check`, SKIP_MIGRATIONS: '1', DRAIN_DELAY_MS: '0' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  let err = ''
-  child.stderr.on('data', (d) => { err += d })
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  const base = `http://127.0.0.1:${port}`
-  const end = Date.now() + 30_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`data-check instance of ${version} exited ${child.exitCode}: ${err.trim()}`)
-    try {
-      if ((await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) })).ok) break
-    } catch {}
-    if (Date.now() > end) {
-      child.kill('SIGKILL')
-      throw new Error(`data-check instance of ${version} not ready within 30 s: ${err.trim()}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return {
-    base,
-    async stop() {
-      child.kill('SIGTERM')
-      await exited
-    },
-  }
-}
-
-/** Reads every write back by id; a 404 or another name is a lost write. */
-async function dataCheck(version, url, writes) {
-  const c = await checker(version, url)
-  const lost = []
-  try {
-    let next = 0
-    const worker = async () => {
-      while (next < writes.length) {
-        const w = writes[next++]
-        const res = await fetch(`${c.base}/items/${w.id}`, { signal: AbortSignal.timeout(10_000) })
-        const body = res.ok ? await res.json() : await res.text()
-        if (!res.ok || body.name !== w.name) lost.push({ ...w, status: res.status, got: res.ok ? body.name : body })
-      }
-    }
-    await Promise.all(Array.from({ length: 8 }, worker))
-  } finally {
-    await c.stop()
-  }
-  return lost
-}
-
-// ---- writes and reads beside the fleet's load, through its router
-function startWriter(base, scenario) {
-  const writes = []
-  const counts = { sent: 0, ok: 0, non2xx: 0, failed: 0, reads: 0, readMismatch: 0 }
-  let stopping = false
-  let seq = 0
-  const deadline = Date.now() + 120_000
-  const once = async () => {
-    const name = `${scenario}-${process.pid}-${++seq}`
-    counts.sent++
-    try {
-      const res = await fetch(`${base}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }), signal: AbortSignal.timeout(10_000) })
-      const body = await res.text()
-      if (res.status < 200 || res.status > 299) {
-        counts.non2xx++
-        return
-      }
-      counts.ok++
-      const id = JSON.parse(body).id
-      writes.push({ id, name, version: res.headers.get('x-app-version') })
-      // read it back at once through the router (any instance, either revision)
-      counts.reads++
-      const r = await fetch(`${base}/items/${id}`, { signal: AbortSignal.timeout(10_000) })
-      const got = await r.text()
-      if (!r.ok || JSON.parse(got).name !== name) counts.readMismatch++
-    } catch {
-      counts.failed++
-    }
-  }
-  const worker = async () => {
-    while (!stopping && Date.now() < deadline && seq < 20_000) {
-      await once()
-      await new Promise((r) => setTimeout(r, 40))
-    }
-  }
-  const workers = Array.from({ length: 2 }, worker)
-  return {
-    writes,
-    counts,
-    async stop() {
-      stopping = true
-      await Promise.all(workers)
-    },
-  }
-}
-
+const WRITE = 'POST /items {"name":"{{seq}}"} => GET /items/{{.id}} .name'
 const deployOptions = {
   replicas: 2,
   router: 'l4',
   endpointDelayMs: 500,
   rolling: { maxSurge: 1, maxUnavailable: 0, progressDeadlineSeconds: 60 },
   probes: { common: { periodMs: 250, timeoutMs: 1000 } },
-  // the fleet's own load is a mix of reads and writes too (--request); the writer below adds the
-  // writes whose ids it keeps for the data check
-  load: { connections: 8, rate: 80, leadMs: 1000, tailMs: 2500, requests: ['3* GET /items?limit=5', 'POST /items {"name":"{{seq}}"}'], exactClients: 2 },
+  // reads and checked writes; the exact clients repeat the first GET
+  load: { connections: 8, rate: 80, leadMs: 1000, tailMs: 2500, requests: ['3* GET /items?limit=5', WRITE], exactClients: 2 },
   terminationGracePeriodSeconds: 20,
   signal: controller.signal,
 }
 
+const failedOf = (c) => (c === undefined ? 0 : c.lostWrites + c.changedWrites + c.unverifiedWrites)
+
 /**
- * One rolling deploy from → to on `db` with the writer running from the moment the fleet serves
- * until shortly after the rollout (and its post-deploy migration) is done.
+ * One rolling deploy from → to on `db`, its data check reading back this step's writes and the
+ * ones earlier steps verified (`earlier`, a report's dataCheck.kept).
  */
 async function step({ name, from, to, db, postDeploy = false, earlier = [] }) {
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  let writer
   let postDeployOut
-  let afterRollout
-  const rolloutDone = new Promise((resolve) => { afterRollout = resolve })
-  const onProgress = (e) => {
-    log(`  [${(e.t / 1000).toFixed(1).padStart(5)} s] ${e.message}`)
-    // deploy() announces these two moments in its progress lines (deploy/deploy.ts)
-    if (writer === undefined && / ready; load /.test(e.message)) writer = startWriter(base, name)
-    if (/ after [0-9.]+ s; load runs /.test(e.message)) afterRollout()
+  const onProgress = (e) => log(`  [${(e.t / 1000).toFixed(1).padStart(5)} s] ${e.message}`)
+  // contract's DROP COLUMN, once no instance of the previous release runs, under the tail's load
+  const afterRollout = async ({ outcome }) => {
+    if (!postDeploy || outcome !== 'promoted') return
+    postDeployOut = (await runNode(migrateJs, { DATABASE_URL: db.url, ITEMS_VERSION: to }, ['--post-deploy'])).trim()
+    log(`  post-deploy migration: ${postDeployOut}`)
   }
-  const stopWriter = (async () => {
-    await rolloutDone
-    if (postDeploy) {
-      // contract's DROP COLUMN, once no instance of the previous release runs, under load
-      postDeployOut = (await runNode(migrateJs, { DATABASE_URL: db.url, ITEMS_VERSION: to }, ['--post-deploy'])).trim()
-      log(`  post-deploy migration: ${postDeployOut}`)
-    }
-    await new Promise((r) => setTimeout(r, 500))
-    await writer?.stop()
-  })()
   log(`\n=== ${name}: ${from} → ${to} (${databaseKind})\n`)
-  const report = await deploy({ ...deployOptions, port, from: command(from, db.url), to: command(to, db.url), onProgress })
-  afterRollout()
-  await stopWriter
-  const writes = writer?.writes ?? []
-  const lostNow = await dataCheck(to, db.url, [...earlier, ...writes])
-  const lostIds = new Set(lostNow.map((w) => w.id))
+  const report = await deploy({ ...deployOptions, from: command(from, db.url), to: command(to, db.url), recheckWrites: earlier, afterRollout, onProgress })
+  const d = report.dataCheck
+  if (d === undefined) throw new Error(`${name}: the deploy's report has no data check (expected one for ${WRITE})`)
   return {
     name,
     from,
     to,
     report,
-    writes,
-    lost: lostNow,
     row: {
       name,
       dropped: report.dropped,
       non2xx: report.accounting.non2xx,
       requests: report.load.requests,
-      writes: writes.length,
-      writesVerified: writes.filter((w) => !lostIds.has(w.id)).length,
-      // this step's writes not found, and earlier ones found before and not any more
-      lostWrites: lostNow.length,
+      writes: d.writes,
+      writesVerified: d.writesVerified,
+      // this step's writes not found (or changed, or unreadable), and earlier ones verified before and not any more
+      lostWrites: failedOf(d) + failedOf(d.earlier),
+      earlierVerified: d.earlier?.writesVerified ?? 0,
       exitCode: report.exitCode,
       postDeploy: postDeployOut === undefined ? undefined : JSON.parse(postDeployOut).applied,
     },
-    writerCounts: writer?.counts,
   }
 }
 
@@ -286,9 +173,8 @@ try {
       for (const [name, from, to, postDeploy] of [['expand', 'v1', 'expand', false], ['migrate', 'expand', 'migrate', false], ['contract', 'migrate', 'contract', true]]) {
         const r = await step({ name, from, to, db: db2, postDeploy, earlier })
         results.push(r)
-        // an earlier write lost now counts once, in the step that lost it
-        const lostIds = new Set(r.lost.map((w) => w.id))
-        earlier = [...earlier, ...r.writes].filter((w) => !lostIds.has(w.id))
+        // what read back, this step's and the earlier ones: an earlier write lost now counts once, in the step that lost it
+        earlier = r.report.dataCheck.kept
       }
     } finally {
       await db2.drop()
@@ -304,8 +190,9 @@ const rows = [
   ['deploy', (r) => `${r.from} → ${r.to}`],
   ['verdict', (r) => r.report.verdict],
   ['requests through the router', (r) => String(r.row.requests)],
-  ['writes answered 2xx, ids kept', (r) => String(r.row.writes)],
+  ['checked writes answered 2xx', (r) => String(r.row.writes)],
   ['writes verified after the deploy', (r) => String(r.row.writesVerified)],
+  ['earlier steps\' writes verified again', (r) => String(r.row.earlierVerified)],
   ['lost writes', (r) => String(r.row.lostWrites)],
   ['dropped', (r) => String(r.row.dropped)],
   ['  non-2xx', (r) => String(r.row.non2xx)],
@@ -324,10 +211,10 @@ let outcome
 if (args.control === 'lossy') {
   const [r] = results
   outcome = { control: 'lossy', dropped: r.row.dropped, writes: r.row.writes, writesVerified: r.row.writesVerified, lostWrites: r.row.lostWrites, exitCode: r.row.exitCode, database: postgres ? 'postgresql' : 'sqlite' }
-  ok = r.row.lostWrites > 0
+  ok = r.row.lostWrites > 0 && r.row.exitCode === 5
   console.log(ok
-    ? `\nThe data check caught the lossy release: ${r.row.lostWrites} of ${r.row.writes} writes answered 2xx do not read back (the rollout itself dropped ${r.row.dropped}).`
-    : '\nThe data check did not catch the lossy release (unexpected: every write read back).')
+    ? `\nThe deploy's data check caught the lossy release: ${r.row.lostWrites} of ${r.row.writes} writes answered 2xx do not read back (the rollout itself dropped ${r.row.dropped}; zerodrop's exit ${r.row.exitCode}).`
+    : `\nThe data check did not catch the lossy release (unexpected: ${r.row.lostWrites} lost, zerodrop's exit ${r.row.exitCode}).`)
 } else {
   const [breaking, ...steps] = results
   outcome = {
@@ -340,7 +227,9 @@ if (args.control === 'lossy') {
   console.log(`Expand → migrate → contract: ${steps.map((s) => `${s.row.name} ${s.row.dropped} dropped`).join(', ')}; ${outcome.lostWrites} of ${steps.reduce((n, s) => n + s.row.writes, 0)} writes lost.`)
 }
 for (const r of results) {
-  for (const w of r.lost.slice(0, 5)) console.log(`  lost in ${r.name}: id ${w.id} written as '${w.name}' by ${w.version}, read back ${w.status} ${JSON.stringify(w.got)}`)
+  for (const p of r.report.dataCheck.problems.slice(0, 5)) {
+    console.log(`  ${p.kind} in ${r.name}${p.earlier ? ' (an earlier step\'s write)' : ''}: id ${p.id ?? '?'} written as '${p.value}', GET ${p.path ?? '-'} → ${p.status ?? p.error} ${JSON.stringify(p.got ?? null)}`)
+  }
 }
 if (args.json !== undefined) fs.writeFileSync(args.json, JSON.stringify(outcome, null, 2) + '\n')
 log(`\ninstance logs: ${results.map((r) => r.report.runDir).join(' ')}`)

@@ -8,8 +8,9 @@ import { describeWith, POSTGRES_URL, postgresMissing, sqliteMissing } from '../h
 
 // `npm run demo:expand-contract` as a user runs it (the built demo, a child process), on the
 // embedded SQLite and on PostgreSQL: the breaking deploy must drop (the negative control), each
-// expand/migrate/contract step must drop nothing and lose no write; and a release that loses
-// the field on insert must be caught by the data check alone (its rollout drops nothing).
+// expand/migrate/contract step must drop nothing and lose no write (the deploy's own data check,
+// each step also re-reading the earlier steps' writes); and a release that loses the field on
+// insert must be caught by the data check alone (its rollout drops nothing; zerodrop exits 5).
 
 interface Outcome {
   breaking: { dropped: number; lostWrites: number; exitCode: number }
@@ -53,7 +54,8 @@ describeWith('sqlite', await sqliteMissing(), 'demo:expand-contract on the embed
     const r = await scenario({ DATABASE_URL: '' }, ['--control', 'lossy'])
     const o = r.outcome as { dropped: number; writes: number; lostWrites: number; exitCode: number }
     expect(o.dropped, r.output).toBe(0)
-    expect(o.exitCode).toBe(0)
+    // the deploy's own data check fails it: exit 5 (writes lost), not 1 (dropped)
+    expect(o.exitCode, r.output).toBe(5)
     expect(o.lostWrites, r.output).toBeGreaterThan(0)
     expect(r.code, r.output).toBe(0)
   }, 120_000)

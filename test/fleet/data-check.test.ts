@@ -96,6 +96,6 @@ it('a --request read-back clause it cannot use is a usage error naming the flag 
   const bad = 'POST /items {"name":"x"} => GET /items/{{.id}} .name'
   const r = await cli(['deploy', '--from', 'node a.js', '--to', 'node b.js', '--request', bad], 20_000)
   expect(r.code, r.stderr).toBe(64)
-  expect(r.stderr).toContain(`--request: expected a checked write with {{seq}} in its path or body`)
+  expect(r.stderr).toContain('--request: expected a checked write with {{seq}} in its path or body')
   expect(r.stderr).toContain(`instead got '${bad}'`)
 }, 30_000)

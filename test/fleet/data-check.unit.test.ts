@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { readBack, WriteLedger } from '#fleet/load/data-check.js'
 import { deployChecks } from '#fleet/report/checks.js'
 import { EXIT_CODES, exitCodeFor, verdictWord } from '#fleet/report/report.js'
-import { parseRequestSpec } from '#fleet/options/requests.js'
+import { parseRequestSpec, resolveRecheckWrites } from '#fleet/options/requests.js'
+import { parse } from '#fleet/cli/parse.js'
 
 // The data check's ledger and read-back against a real server on port 0: each write ends as
 // exactly one of verified, lost, changed, unverified, and the exit code and the checks agree.
@@ -55,6 +56,26 @@ describe('data check', () => {
     expect(d.problems.find((p) => p.value === 'r-4')).toMatchObject({ kind: 'lost', status: 404 })
     expect(d.problems.find((p) => p.value === 'r-7')).toMatchObject({ kind: 'unverified', error: expect.stringMatching(/no id at \{\{\.id\}\}/) })
     expect(d.requests).toEqual([specs[1]!.raw])
+  })
+
+  it("reads earlier deploys' writes again, counted apart, and keeps every write that read back for the next", async () => {
+    const url = await serve({ 1: { status: 200, body: { name: 'r-1' } }, 8: { status: 200, body: { name: 'old-8' } }, 9: { status: 200, body: { name: null } } })
+    const ledger = new WriteLedger(specs, 100)
+    ledger.answer(1, 'r-1', 201, json({ id: 1 }))
+    const earlier = resolveRecheckWrites([{ request: specs[1]!.raw, value: 'old-8', id: 8 }, { request: specs[1]!.raw, value: 'old-9', id: 9 }])
+    const d = await readBack({ url, specs, ledger, earlier, maxWrites: 100, headers: {}, timeoutMs: 5000, requestTimeoutMs: 2000 })
+    expect(d).toMatchObject({ writes: 1, writesVerified: 1, lostWrites: 0, earlier: { writes: 2, writesVerified: 1, lostWrites: 1, changedWrites: 0, unverifiedWrites: 0 } })
+    expect(d.problems).toEqual([expect.objectContaining({ kind: 'lost', value: 'old-9', earlier: true })])
+    expect(d.kept.map((k) => k.value).sort()).toEqual(['old-8', 'r-1'])
+    expect(exitCodeFor('promoted', 0, undefined, d)).toBe(EXIT_CODES.writesLost)
+  })
+
+  it('refuses earlier writes it cannot read back, naming the option and the flag', () => {
+    expect(() => resolveRecheckWrites([{ request: 'GET /items', value: 'a', id: 1 }])).toThrow(/recheckWrites\[0\]\.request: expected a checked write/)
+    expect(() => resolveRecheckWrites([{ request: specs[1]!.raw, value: 'a' }])).toThrow(/recheckWrites\[0\]: expected \{ request: string, value: string, id: string or number \}/)
+    expect(() => parse(['deploy', '--from', 'a', '--to', 'b', '--recheck-writes', 'no-such-report.json'])).toThrow(/--recheck-writes: expected a zerodrop deploy --json report, instead could not read 'no-such-report.json': ENOENT/)
+    expect(() => parse(['deploy', '--from', 'a', '--to', 'b', '--recheck-writes', 'package.json'])).toThrow(/has no dataCheck.kept/)
+    expect(parse(['deploy', '--from', 'a', '--to', 'b', '--recheck-writes', 'test/fleet/fixtures/kept-writes.json', '--recheck-writes', 'test/fleet/fixtures/kept-writes.json']).options.recheckWrites).toHaveLength(2)
   })
 
   it('ends within its time bound: what is not read by then is unverified', async () => {

@@ -137,6 +137,26 @@ function steps(raw: string): unknown {
   }
 }
 
+/** `--recheck-writes FILE`: the writes an earlier deploy's JSON report kept (`dataCheck.kept`). */
+function keptWrites(raw: string): unknown {
+  let text: string
+  try {
+    text = fs.readFileSync(raw, 'utf8')
+  } catch (err) {
+    throw new FlagValueError('a zerodrop deploy --json report', raw, `could not read ${describe(raw)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  let kept: unknown
+  try {
+    kept = (JSON.parse(text) as { dataCheck?: { kept?: unknown } })?.dataCheck?.kept
+  } catch {
+    throw new FlagValueError('a zerodrop deploy --json report', raw, `${describe(raw)} is not JSON`)
+  }
+  if (!Array.isArray(kept)) throw new FlagValueError('a zerodrop deploy --json report of a deploy with checked writes (its dataCheck.kept)', raw, `${describe(raw)} has no dataCheck.kept`)
+  return kept
+}
+
+const concat = (values: readonly unknown[]): unknown[] => values.flatMap((v) => v as unknown[])
+
 function positive(raw: string): number {
   const x = Number(raw)
   if (raw.trim() === '' || !Number.isFinite(x) || x <= 0) throw new FlagValueError('a number > 0')
@@ -187,6 +207,7 @@ export const LOAD_FLAGS: readonly FlagSpec[] = [
   { name: 'body', type: 'string', value: 'TEXT', group: 'load', help: 'request body', option: 'load.body', example: '{}' },
   { name: 'request', type: 'string', multiple: true, value: '"[W*] METHOD /PATH [BODY] [=> GET /PATH/{{.ID}} .FIELD]"', group: 'load', help: 'a request mix instead of --method/--path/--body (not with them), repeatable: W is the entry\'s weight (default 1), BODY the rest of the line; {{seq}} becomes a value unique to the request; --header applies to all; exact clients send the first GET. With "=> GET /items/{{.id}} .name" the entry is a checked write: after the load stops, each one answered 2xx is read back through the router by the id at that field of its answer, and .name of the read must be its {{seq}} value (lost or changed: exit 5)', option: 'load.requests', example: 'POST /items {"name":"{{seq}}"} => GET /items/{{.id}} .name' },
   { name: 'data-check-max-writes', type: 'number', value: 'N', group: 'load', help: 'checked writes kept for the data check; later ones are counted, not read back', default: '10000', option: 'load.dataCheckMaxWrites', example: '500' },
+  { name: 'recheck-writes', type: 'string', multiple: true, value: 'FILE', group: 'load', help: 'the --json report of an earlier deploy: its verified writes are read back again by this one\'s data check (a later migration step must not lose them), repeatable', option: 'recheckWrites', coerce: keptWrites, combine: concat, example: 'test/fleet/fixtures/kept-writes.json' },
   { name: 'data-check-timeout-ms', type: 'number', value: 'MS', group: 'load', help: 'the data check\'s read-back ends within this; writes not read by then are unverified', default: '30000', option: 'load.dataCheckTimeoutMs', example: '10000' },
   { name: 'lead-ms', type: 'number', value: 'MS', group: 'load', help: 'load before the rollout starts', default: '1500', option: 'load.leadMs', example: '500' },
   { name: 'tail-ms', type: 'number', value: 'MS', group: 'load', help: 'load after the rollout ends', default: '1500', option: 'load.tailMs', example: '500' },

@@ -121,7 +121,8 @@ export async function deploy(options: DeployOptions): Promise<Report> {
       verdict: end?.verdict ?? outcome,
       exitCode: end?.exitCode ?? exitCodeFor(outcome, dropped, checked, dataChecked),
       reason: end?.reason ?? result?.reason ?? (dataChecked && writesFailed(dataChecked) > 0
-        ? `data check: ${dataChecked.lostWrites} writes lost, ${dataChecked.changedWrites} changed, ${dataChecked.unverifiedWrites} unverified of ${dataChecked.writes}`
+        ? `data check: ${dataChecked.lostWrites} writes lost, ${dataChecked.changedWrites} changed, ${dataChecked.unverifiedWrites} unverified of ${dataChecked.writes}` +
+          (dataChecked.earlier ? `; earlier deploys' writes: ${dataChecked.earlier.lostWrites} lost, ${dataChecked.earlier.changedWrites} changed, ${dataChecked.earlier.unverifiedWrites} unverified of ${dataChecked.earlier.writes}` : '')
         : checked && checked.verdict !== 'safe' ? `not safe to stop: ${checked.detail}` : undefined),
       dropped,
       bothRevisionsServed: ok(o.from.name) > 0 && ok(o.to.name) > 0,
@@ -285,13 +286,15 @@ export async function deploy(options: DeployOptions): Promise<Report> {
     while (r.stats().openConnections > 0 && Date.now() < settleEnd) await sleep(20)
     frozen = { stats: r.stats(), failureLog: r.failureLog() }
     const ledger = loadResult.writes
-    if (ledger !== undefined) {
+    if (ledger !== undefined || o.recheckWrites.length > 0) {
       status.phase = 'data check'
-      progress(`data check: reading back ${ledger.writes.length} checked writes through the router (at most ${o.load.dataCheckTimeoutMs} ms)`)
+      const earlier = o.recheckWrites.length > 0 ? ` and ${o.recheckWrites.length} of earlier deploys` : ''
+      progress(`data check: reading back ${ledger?.writes.length ?? 0} checked writes${earlier} through the router (at most ${o.load.dataCheckTimeoutMs} ms)`)
       dataChecked = await readBack({
         url: `http://127.0.0.1:${r.port}`,
         specs: o.load.requests,
         ledger,
+        earlier: o.recheckWrites,
         maxWrites: o.load.dataCheckMaxWrites,
         headers: o.load.headers,
         timeoutMs: o.load.dataCheckTimeoutMs,
@@ -300,7 +303,12 @@ export async function deploy(options: DeployOptions): Promise<Report> {
       })
       check()
       const failed = writesFailed(dataChecked)
-      progress(`data check: ${dataChecked.writesVerified}/${dataChecked.writes} verified` + (failed > 0 ? `, ${dataChecked.lostWrites} lost, ${dataChecked.changedWrites} changed, ${dataChecked.unverifiedWrites} unverified` : ''))
+      const e = dataChecked.earlier
+      progress(
+        `data check: ${dataChecked.writesVerified}/${dataChecked.writes} verified` +
+          (failed > 0 ? `, ${dataChecked.lostWrites} lost, ${dataChecked.changedWrites} changed, ${dataChecked.unverifiedWrites} unverified` : '') +
+          (e === undefined ? '' : `; earlier writes ${e.writesVerified}/${e.writes} verified, ${e.lostWrites} lost, ${e.changedWrites} changed, ${e.unverifiedWrites} unverified`),
+      )
     }
     return makeReport(loadResult)
   } catch (err) {

@@ -1,7 +1,7 @@
 import http from 'node:http'
 import { InvalidOptionError } from '../core/errors.js'
 import { isLoopback } from '../core/ports.js'
-import type { RequestSpec } from '../options/requests.js'
+import type { KeptWrite, RequestSpec } from '../options/requests.js'
 
 /**
  * The data check (docs/architecture.md, "The data check"): every checked write of the mix
@@ -80,6 +80,8 @@ export interface DataCheckProblem {
   readonly request: string
   readonly value: string
   readonly id?: string | number
+  /** an earlier deploy's write, read again */
+  readonly earlier?: true
   /** the read-back's path */
   readonly path?: string
   /** the read-back's status */
@@ -90,10 +92,8 @@ export interface DataCheckProblem {
   readonly error?: string
 }
 
-export interface DataCheckResult {
-  /** the checked entries of the mix, as typed */
-  readonly requests: readonly string[]
-  /** checked writes answered 2xx that were kept: `writesVerified + lostWrites + changedWrites + unverifiedWrites` */
+/** How a set of writes read back: `writes = writesVerified + lostWrites + changedWrites + unverifiedWrites`. */
+export interface WriteCounts {
   readonly writes: number
   /** read back with the value written */
   readonly writesVerified: number
@@ -103,8 +103,15 @@ export interface DataCheckResult {
   readonly changedWrites: number
   /** could not be read back: no id in the write's answer, another status, no answer, or past the time bound */
   readonly unverifiedWrites: number
+}
+
+export interface DataCheckResult extends WriteCounts {
+  /** the checked entries of the mix, as typed */
+  readonly requests: readonly string[]
   /** answered 2xx past the bound on kept writes: counted, not read back */
   readonly untrackedWrites: number
+  /** earlier deploys' writes read again (`recheckWrites`), apart from this deploy's own */
+  readonly earlier?: WriteCounts
   /** ms the read-back took */
   readonly durationMs: number
   /** the bounds it ran under */
@@ -112,13 +119,17 @@ export interface DataCheckResult {
   readonly timeoutMs: number
   /** the first problems (lost, changed, unverified), up to 50 */
   readonly problems: readonly DataCheckProblem[]
+  /** every write that read back, this deploy's and earlier ones: a later deploy's `recheckWrites` */
+  readonly kept: readonly KeptWrite[]
 }
 
 export interface ReadBackOptions {
   /** `http://127.0.0.1:PORT`: the router; loopback only */
   readonly url: string
   readonly specs: readonly RequestSpec[]
-  readonly ledger: WriteLedger
+  readonly ledger: WriteLedger | undefined
+  /** earlier deploys' writes, each with its entry parsed */
+  readonly earlier?: ReadonlyArray<KeptWrite & { readonly spec: RequestSpec }>
   readonly maxWrites: number
   readonly headers: Readonly<Record<string, string>>
   /** the whole read-back ends within this; what is not read by then is unverified */
@@ -157,7 +168,16 @@ function get(agent: http.Agent, url: URL, path: string, headers: Readonly<Record
   })
 }
 
-/** Reads every kept write back through `url`, `concurrency` at a time, within `timeoutMs`. */
+interface Item {
+  readonly spec: RequestSpec
+  readonly value: string
+  readonly id: string | number | undefined
+  readonly earlier: boolean
+}
+
+type Kind = 'verified' | DataCheckProblemKind
+
+/** Reads every kept write (and every earlier one) back through `url`, `concurrency` at a time, within `timeoutMs`. */
 export async function readBack(o: ReadBackOptions): Promise<DataCheckResult> {
   const url = new URL(o.url)
   if (url.protocol !== 'http:' || !isLoopback(url.hostname.replace(/^\[|\]$/g, ''))) throw new InvalidOptionError('dataCheck.url', 'an http:// URL on a loopback host', o.url)
@@ -166,59 +186,67 @@ export async function readBack(o: ReadBackOptions): Promise<DataCheckResult> {
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(o.headers)) if (k.toLowerCase() !== 'content-type') headers[k] = v
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency ?? 4 })
-  const counts = { verified: 0, lost: 0, changed: 0, unverified: 0 }
+  const zero = (): Record<Kind, number> => ({ verified: 0, lost: 0, changed: 0, unverified: 0 })
+  const own = zero()
+  const again = zero()
   const problems: DataCheckProblem[] = []
-  const problem = (p: DataCheckProblem): void => {
-    counts[p.kind]++
-    if (problems.length < MAX_PROBLEMS) problems.push(p)
-  }
-  const writes = o.ledger.writes
-  let next = 0
-  const one = async (w: CheckedWrite): Promise<void> => {
-    const spec = o.specs[w.entry]!
-    const check = spec.check!
-    const base = { request: spec.raw, value: w.value }
-    if (w.id === undefined) return problem({ kind: 'unverified', ...base, error: `its 2xx answer had no id at {{.${check.idField.join('.')}}}` })
-    const path = `${check.pathBefore}${encodeURIComponent(String(w.id))}${check.pathAfter}`
-    const left = deadline - performance.now()
-    if (left <= 0 || o.signal?.aborted) return problem({ kind: 'unverified', ...base, id: w.id, path, error: `not read back within the data check's ${o.timeoutMs} ms` })
-    const r = await get(agent, url, path, headers, Math.min(left, o.requestTimeoutMs))
-    const where = { ...base, id: w.id, path }
-    if (r.status === undefined) return problem({ kind: 'unverified', ...where, error: r.error ?? 'no answer' })
-    if (r.status === 404 || r.status === 410) return problem({ kind: 'lost', ...where, status: r.status })
-    if (r.status < 200 || r.status > 299 || r.body === undefined) return problem({ kind: 'unverified', ...where, status: r.status, error: r.body === undefined ? 'answer larger than 1 MiB' : `answered ${r.status}` })
-    const got = jsonField(r.body, check.valueField)
-    if (got === NOT_JSON) return problem({ kind: 'unverified', ...where, status: r.status, error: 'answer is not JSON' })
-    if (got === w.value) {
+  const kept: KeptWrite[] = []
+  const items: Item[] = [
+    ...(o.ledger?.writes ?? []).map((w) => ({ spec: o.specs[w.entry]!, value: w.value, id: w.id, earlier: false })),
+    ...(o.earlier ?? []).map((w) => ({ spec: w.spec, value: w.value, id: w.id, earlier: true })),
+  ]
+  const settle = (item: Item, p: Omit<DataCheckProblem, 'request' | 'value' | 'earlier'> | 'verified'): void => {
+    const counts = item.earlier ? again : own
+    if (p === 'verified') {
       counts.verified++
+      kept.push({ request: item.spec.raw, value: item.value, id: item.id! })
       return
     }
-    problem({ kind: got === undefined || got === null ? 'lost' : 'changed', ...where, status: r.status, got: got ?? null })
+    counts[p.kind]++
+    if (problems.length < MAX_PROBLEMS) problems.push({ request: item.spec.raw, value: item.value, ...(item.earlier ? { earlier: true as const } : {}), ...p })
   }
+  const one = async (item: Item): Promise<void> => {
+    const check = item.spec.check!
+    if (item.id === undefined) return settle(item, { kind: 'unverified', error: `its 2xx answer had no id at {{.${check.idField.join('.')}}}` })
+    const path = `${check.pathBefore}${encodeURIComponent(String(item.id))}${check.pathAfter}`
+    const where = { id: item.id, path }
+    const left = deadline - performance.now()
+    if (left <= 0 || o.signal?.aborted) return settle(item, { kind: 'unverified', ...where, error: `not read back within the data check's ${o.timeoutMs} ms` })
+    const r = await get(agent, url, path, headers, Math.min(left, o.requestTimeoutMs))
+    if (r.status === undefined) return settle(item, { kind: 'unverified', ...where, error: r.error ?? 'no answer' })
+    if (r.status === 404 || r.status === 410) return settle(item, { kind: 'lost', ...where, status: r.status })
+    if (r.status < 200 || r.status > 299 || r.body === undefined) return settle(item, { kind: 'unverified', ...where, status: r.status, error: r.body === undefined ? 'answer larger than 1 MiB' : `answered ${r.status}` })
+    const got = jsonField(r.body, check.valueField)
+    if (got === NOT_JSON) return settle(item, { kind: 'unverified', ...where, status: r.status, error: 'answer is not JSON' })
+    if (got === item.value) return settle(item, 'verified')
+    settle(item, { kind: got === undefined || got === null ? 'lost' : 'changed', ...where, status: r.status, got: got ?? null })
+  }
+  let next = 0
   const worker = async (): Promise<void> => {
-    while (next < writes.length) await one(writes[next++]!)
+    while (next < items.length) await one(items[next++]!)
   }
   try {
-    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 4, Math.max(1, writes.length)) }, worker))
+    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 4, Math.max(1, items.length)) }, worker))
   } finally {
     agent.destroy()
   }
+  const counts = (c: Record<Kind, number>, writes: number): WriteCounts => ({ writes, writesVerified: c.verified, lostWrites: c.lost, changedWrites: c.changed, unverifiedWrites: c.unverified })
+  const earlierCount = o.earlier?.length ?? 0
   return {
     requests: o.specs.filter((s) => s.check !== undefined).map((s) => s.raw),
-    writes: writes.length,
-    writesVerified: counts.verified,
-    lostWrites: counts.lost,
-    changedWrites: counts.changed,
-    unverifiedWrites: counts.unverified,
-    untrackedWrites: o.ledger.untracked,
+    ...counts(own, items.length - earlierCount),
+    untrackedWrites: o.ledger?.untracked ?? 0,
+    ...(earlierCount === 0 ? {} : { earlier: counts(again, earlierCount) }),
     durationMs: Math.round(performance.now() - t0),
     maxWrites: o.maxWrites,
     timeoutMs: o.timeoutMs,
     problems,
+    kept,
   }
 }
 
-/** Writes that failed the check: lost, changed or not verified. */
-export function writesFailed(d: Pick<DataCheckResult, 'lostWrites' | 'changedWrites' | 'unverifiedWrites'>): number {
-  return d.lostWrites + d.changedWrites + d.unverifiedWrites
+/** Writes that failed the check, this deploy's and earlier ones: lost, changed or not verified. */
+export function writesFailed(d: WriteCounts & { readonly earlier?: WriteCounts }): number {
+  const e = d.earlier
+  return d.lostWrites + d.changedWrites + d.unverifiedWrites + (e === undefined ? 0 : e.lostWrites + e.changedWrites + e.unverifiedWrites)
 }

@@ -1,4 +1,4 @@
-import { parseRequestSpec, type RequestSpec } from './requests.js'
+import { parseRequestSpec, resolveRecheckWrites, type KeptWrite, type RecheckWrite, type RequestSpec } from './requests.js'
 import { InvalidOptionError } from '../core/errors.js'
 import { int, intMs, num, seconds } from '../core/validate.js'
 import {
@@ -235,6 +235,12 @@ export interface DeployOptions {
    * rejects with that error (every instance stopped).
    */
   readonly afterRollout?: (rollout: { readonly outcome: 'promoted' | 'rolled-back' | 'rollback-failed' }) => void | Promise<void>
+  /**
+   * Writes earlier deploys verified (each report's `dataCheck.kept`), read back again by this
+   * deploy's data check: a multi-step migration must not lose what a previous step wrote (a
+   * backfill that skipped rows, a DROP of a column still holding data). @default none
+   */
+  readonly recheckWrites?: readonly KeptWrite[]
   /** Aborts the deploy; every instance is stopped. */
   readonly signal?: AbortSignal
   /** Called with a line of progress during long waits. */
@@ -264,6 +270,7 @@ export interface ResolvedDeployOptions {
   readonly upstreamIdleTimeoutMs: number | undefined
   readonly stopCheck: boolean
   readonly afterRollout: DeployOptions['afterRollout']
+  readonly recheckWrites: readonly RecheckWrite[]
   readonly signal: AbortSignal | undefined
   readonly onProgress: ((event: ProgressEvent) => void) | undefined
   readonly onStatus: ((status: DeployStatus) => void) | undefined
@@ -488,6 +495,7 @@ export function resolveDeployOptions(options: DeployOptions): ResolvedDeployOpti
     upstreamIdleTimeoutMs: options.upstreamIdleTimeoutMs === undefined ? undefined : intMs('upstreamIdleTimeoutMs', options.upstreamIdleTimeoutMs, 0, 1),
     stopCheck: bool('stopCheck', options.stopCheck, true),
     afterRollout: options.afterRollout,
+    recheckWrites: resolveRecheckWrites(options.recheckWrites),
     signal: options.signal,
     onProgress: options.onProgress,
     onStatus: options.onStatus,

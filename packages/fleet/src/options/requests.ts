@@ -87,6 +87,38 @@ export function parseRequestSpec(raw: string, option = 'load.requests'): Request
   return { weight, method: m[2]!.toUpperCase(), path, body, check, raw }
 }
 
+/** A write a deploy verified, to read back again in a later one (`recheckWrites`): its entry as typed, value and id. */
+export interface KeptWrite {
+  readonly request: string
+  readonly value: string
+  readonly id: string | number
+}
+
+/** A kept write with its entry parsed, ready to read back. */
+export interface RecheckWrite extends KeptWrite {
+  readonly spec: RequestSpec
+}
+
+/** Earlier deploys' writes (each report's `dataCheck.kept`), checked once, at construction. */
+export function resolveRecheckWrites(value: unknown, option = 'recheckWrites'): readonly RecheckWrite[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) throw new InvalidOptionError(option, "an array of { request, value, id }: a report's dataCheck.kept", value)
+  const specs = new Map<string, RequestSpec>()
+  return value.map((w: unknown, i) => {
+    const x = (w ?? {}) as Partial<KeptWrite>
+    if (typeof x.request !== 'string' || typeof x.value !== 'string' || !(typeof x.id === 'string' || typeof x.id === 'number')) {
+      throw new InvalidOptionError(`${option}[${i}]`, '{ request: string, value: string, id: string or number }', w)
+    }
+    let spec = specs.get(x.request)
+    if (spec === undefined) {
+      spec = parseRequestSpec(x.request, `${option}[${i}].request`)
+      if (spec.check === undefined) throw new InvalidOptionError(`${option}[${i}].request`, "a checked write ('… => GET /PATH/{{.ID}} .FIELD')", x.request)
+      specs.set(x.request, spec)
+    }
+    return { request: x.request, value: x.value, id: x.id, spec }
+  })
+}
+
 export interface MixedRequest {
   readonly method: string
   readonly path: string

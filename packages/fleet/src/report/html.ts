@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import { dataCheckLine, dataProblemLine, instanceEnd, verdictWord, type Report, type ReportFailure } from './report.js'
 import { boundWording } from './progressive.js'
+import { writesFailed } from '../load/data-check.js'
 import type { FleetEvent, InstanceRecord } from '../runtime/fleet.js'
 import type { AnalysisRun } from '../analysis/analysis.js'
 
@@ -582,7 +583,7 @@ function accountingTable(r: Report): string {
   const cross = a.crossCheck ? `<p class="note">cross-check: ${a.crossCheck.consistent ? 'consistent' : 'INCONSISTENT'}: ${escapeHtml(a.crossCheck.note)}</p>` : ''
   const omitted = r.failures?.omitted ? `<p class="note">${r.failures.omitted} failed requests after the first ${r.failures.records.length} records are counted here but not marked on the timeline.</p>` : ''
   const d = r.dataCheck
-  const failed = d === undefined ? 0 : d.lostWrites + d.changedWrites + d.unverifiedWrites
+  const failed = d === undefined ? 0 : writesFailed(d)
   const data = d === undefined
     ? ''
     : `<p class="note" id="data-check">data check${failed > 0 ? ' (WRITES LOST)' : ''}: ${escapeHtml(dataCheckLine(d))}</p>` +

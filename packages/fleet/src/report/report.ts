@@ -188,7 +188,9 @@ export function verdictWord(r: Pick<Report, 'verdict' | 'exitCode'>): string {
 
 /** "240 checked writes answered 2xx: 238 verified, 2 lost, 0 changed, 0 unverified", and what was not read. */
 export function dataCheckLine(d: DataCheckResult): string {
+  const e = d.earlier
   return `${d.writes} checked writes answered 2xx: ${d.writesVerified} verified, ${d.lostWrites} lost, ${d.changedWrites} changed, ${d.unverifiedWrites} unverified` +
+    (e === undefined ? '' : `; ${e.writes} earlier deploys' writes: ${e.writesVerified} verified, ${e.lostWrites} lost, ${e.changedWrites} changed, ${e.unverifiedWrites} unverified`) +
     ` (read back through the router in ${secs(d.durationMs)}${d.untrackedWrites > 0 ? `; ${d.untrackedWrites} more past the bound of ${d.maxWrites} not read` : ''})`
 }
 
@@ -196,7 +198,7 @@ export function dataCheckLine(d: DataCheckResult): string {
 export function dataProblemLine(p: DataCheckResult['problems'][number]): string {
   const read = p.path === undefined ? '' : `, GET ${p.path}${p.status === undefined ? '' : ` → ${p.status}`}`
   const got = p.kind === 'changed' || (p.kind === 'lost' && p.got !== undefined) ? `, read back ${JSON.stringify(p.got)}` : ''
-  return `${p.kind}: '${p.value}'${p.id === undefined ? '' : ` id ${p.id}`}${read}${got}${p.error === undefined ? '' : ` (${p.error})`}`
+  return `${p.kind}${p.earlier ? ' (an earlier deploy\'s write)' : ''}: '${p.value}'${p.id === undefined ? '' : ` id ${p.id}`}${read}${got}${p.error === undefined ? '' : ` (${p.error})`}`
 }
 
 /** The terminal summary: parameters, steps, load, accounting, verdict. */
@@ -264,7 +266,8 @@ export function formatReport(r: Report): string {
   out.push('')
   const d = r.dataCheck
   if (d) {
-    out.push(`writes    data check ${writesFailed(d) === 0 ? (d.writes === 0 ? 'NOT RUN (no checked write answered 2xx)' : 'ALL VERIFIED') : 'WRITES LOST'}: ${dataCheckLine(d)}`)
+    const none = d.writes + (d.earlier?.writes ?? 0) === 0
+    out.push(`writes    data check ${writesFailed(d) === 0 ? (none ? 'NOT RUN (no checked write answered 2xx)' : 'ALL VERIFIED') : 'WRITES LOST'}: ${dataCheckLine(d)}`)
     for (const p of d.problems.slice(0, 5)) out.push(`  ${dataProblemLine(p)}`)
     if (writesFailed(d) > 5) out.push(`  … ${writesFailed(d) - 5} more (the JSON report lists the first ${d.problems.length})`)
     out.push('')
