@@ -3,8 +3,11 @@
 // its own process (not under valgrind) sends exactly W warm-up requests, then N1, then N2 − N1,
 // and the server dumps its counters between the phases (see 'mark' in ../servers/common.mjs).
 // The figure is the last phase's instructions / (N2 − N1): past warm-up and JIT tier-up, and
-// free of start-up and exit. Callgrind counts user-space instructions of every thread of the
-// process (V8's compiler and GC threads included); the kernel's share is not counted.
+// free of start-up and exit. The N1 phase is the check that tier-up was over: a row whose N1
+// figure differs from its N2 figure by more than STEADY_TOLERANCE is marked not steady, and a
+// target judged on it is not resolved (test/bench/README.md, "Method"). Callgrind counts
+// user-space instructions of every thread of the process (V8's compiler and GC threads
+// included); the kernel's share is not counted.
 import { execFile, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -17,6 +20,10 @@ export const VALGRIND = spawnSync('valgrind', ['--version'], { stdio: 'ignore' }
 // took 64 % of the count, in proportion to wall-clock time rather than to requests (they poll
 // and spin while valgrind serialises threads), so the figure depended on how busy the machine was.
 export const NODE_FLAGS = ['--hash-seed=1', '--random-seed=1', '--single-threaded']
+/** ZERODROP_BENCH_PERF_MAP=1: also --perf-basic-prof, so callgrind-diff.mjs can name JIT frames from /tmp/perf-PID.map */
+const PERF_MAP = process.env.ZERODROP_BENCH_PERF_MAP === '1'
+/** |N1 figure / N2 figure − 1| above this: tier-up was still running inside the counted window. */
+export const STEADY_TOLERANCE = 0.01
 
 export function closedLoop(url, count, connections) {
   return new Promise((resolve, reject) => {
@@ -41,7 +48,7 @@ async function countOne(name, o, dir, log) {
   const out = path.join(dir, `${name}.%p`)
   const s = startChild(`${BENCH_DIR}servers/${name}.mjs`, {
     wrap: ['valgrind', '--tool=callgrind', '--dump-before=uv_loadavg', `--callgrind-out-file=${out}`],
-    nodeArgs: NODE_FLAGS,
+    nodeArgs: PERF_MAP ? [...NODE_FLAGS, '--perf-basic-prof'] : NODE_FLAGS,
     readyTimeoutMs: 300_000,
   })
   const t0 = performance.now()
@@ -60,8 +67,18 @@ async function countOne(name, o, dir, log) {
     const files = phases.map((_, i) => path.join(dir, `${name}.${s.pid}.${i + 1}`))
     const [, i1, i2] = files.map(totals)
     const perReq = i2 / (o.n2 - o.n1)
-    log(`instructions ${name}: ${Math.round(perReq)} per request (phase N1: ${Math.round(i1 / o.n1)}), ${((performance.now() - t0) / 1000).toFixed(0)} s`)
-    return { server: name, label: LABELS[name], instructionsPerReq: perReq, instructionsPerReqN1: i1 / o.n1, reqPerS: (o.n2 - o.n1) / secs[2], profile: files[2] }
+    const steady = Math.abs(i1 / o.n1 / perReq - 1) <= STEADY_TOLERANCE
+    log(`instructions ${name}: ${Math.round(perReq)} per request (phase N1: ${Math.round(i1 / o.n1)}${steady ? '' : ', NOT STEADY'}), ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+    return {
+      server: name,
+      label: LABELS[name],
+      instructionsPerReq: perReq,
+      instructionsPerReqN1: i1 / o.n1,
+      steady,
+      reqPerS: (o.n2 - o.n1) / secs[2],
+      profile: files[2],
+      ...(PERF_MAP ? { perfMap: `/tmp/perf-${s.pid}.map` } : {}),
+    }
   } finally {
     await s.stop()
   }
@@ -103,5 +120,5 @@ export async function runInstructions(o, log) {
       instructionsRatio: by[n].instructionsPerReq / by[g.baseline].instructionsPerReq,
     })),
   }))
-  return { measured: true, method: { tool: 'valgrind --tool=callgrind (user-space instructions, all threads)', nodeFlags: NODE_FLAGS, ...c }, dumps: dir, groups }
+  return { measured: true, method: { tool: 'valgrind --tool=callgrind (user-space instructions, all threads)', nodeFlags: NODE_FLAGS, steadyTolerance: STEADY_TOLERANCE, ...c }, dumps: dir, groups }
 }

@@ -18,7 +18,12 @@ function find(groups, server) {
  * control's distance from 1, applied on both sides (the counts themselves are deterministic;
  * what varies between processes is GC and JIT timing).
  */
-export function instructionRatio(groups, server) {
+/** Tier-up over before the counted window: the N1 phase's figure agrees with N2's (older runs carry no flag). */
+export function isSteady(r, tolerance = 0.01) {
+  return Math.abs(r.instructionsPerReqN1 / r.instructionsPerReq - 1) <= tolerance
+}
+
+export function instructionRatio(groups, server, tolerance = 0.01) {
   let aa
   let row
   for (const g of groups) {
@@ -29,7 +34,10 @@ export function instructionRatio(groups, server) {
   }
   if (!row) return undefined
   const floor = aa === undefined ? 0 : Math.abs(aa - 1)
-  return { ratio: row.instructionsRatio, lo: row.instructionsRatio * (1 - floor), hi: row.instructionsRatio * (1 + floor) }
+  // steady: false when JIT tier-up was still running in this row's (or its baseline's) counted window
+  const baseline = groups.find((g) => g.rows.includes(row))?.rows.find((r) => r.baseline)
+  const steady = isSteady(row, tolerance) && (baseline === undefined || isSteady(baseline, tolerance))
+  return { ratio: row.instructionsRatio, lo: row.instructionsRatio * (1 - floor), hi: row.instructionsRatio * (1 + floor), steady }
 }
 
 function proxiesTable(results, L) {
@@ -49,18 +57,18 @@ const NODE_FLAGS_TEXT = '--hash-seed=1 --random-seed=1 --single-threaded'
 function instructionsTable(results, L) {
   const ins = results.instructions
   const m = ins.method
-  L.push(`Instructions per request (\`${m.tool}\`, node ${m.nodeFlags.join(' ')}, V8 otherwise at its defaults): closed-loop load over ${m.connections} keep-alive connection from a separate process not under valgrind; ${m.warmup} warm-up requests, then the counters are dumped after N1 = ${m.n1} and N2 = ${m.n2} more, and the figure is (count at N2 − count at N1) / (N2 − N1). User-space instructions only, every thread of the server (V8's compiler and GC threads too); the kernel's share is the same for every configuration and not counted. In brackets: the ratio widened by the A/A control's distance from 1 (the run's noise floor). "first N1" is the per-request count over the N1 phase, a check that warm-up was over.`)
+  L.push(`Instructions per request (\`${m.tool}\`, node ${m.nodeFlags.join(' ')}, V8 otherwise at its defaults): closed-loop load over ${m.connections} keep-alive connection from a separate process not under valgrind; ${m.warmup} warm-up requests, then the counters are dumped after N1 = ${m.n1} and N2 = ${m.n2} more, and the figure is (count at N2 − count at N1) / (N2 − N1). User-space instructions only, every thread of the server (V8's compiler and GC threads too); the kernel's share is the same for every configuration and not counted. In brackets: the ratio widened by the A/A control's distance from 1 (the run's noise floor). "N1 phase" is the per-request count over the N1 phase, the check that JIT tier-up was over: a row where it differs from the figure by more than ${fmt((m.steadyTolerance ?? 0.01) * 100)} % is marked *not steady*, and a target judged on it is not resolved.`)
   L.push('')
   const cpuCol = (server) => {
     const r = find(results.overhead ?? [], server)
     return r && !r.baseline ? ratio(r.cpuRatio) : r ? '1' : 'not run'
   }
-  L.push(row(['configuration', 'instructions/request', 'first N1', 'instructions vs bare', 'CPU time vs bare (second column)', 'req/s under callgrind']))
+  L.push(row(['configuration', 'instructions/request', 'N1 phase', 'instructions vs bare', 'CPU time vs bare (second column)', 'req/s under callgrind']))
   L.push(row(['---', '---:', '---:', '---:', '---:', '---:']))
   for (const g of ins.groups) {
     for (const r of g.rows) {
-      const ir = instructionRatio(ins.groups, r.server)
-      L.push(row([r.baseline ? `**${r.label}**` : r.control ? `*${r.label}*` : r.label, fmt(r.instructionsPerReq), fmt(r.instructionsPerReqN1), r.baseline ? '1' : r.control ? fmt(r.instructionsRatio, 3) : `${fmt(ir.ratio, 3)} (${fmt(ir.lo, 3)}–${fmt(ir.hi, 3)})`, cpuCol(r.server), fmt(r.reqPerS)]))
+      const ir = instructionRatio(ins.groups, r.server, m.steadyTolerance)
+      L.push(row([r.baseline ? `**${r.label}**` : r.control ? `*${r.label}*` : r.label, fmt(r.instructionsPerReq), `${fmt(r.instructionsPerReqN1)}${isSteady(r, m.steadyTolerance) ? '' : ' (*not steady*)'}`, r.baseline ? '1' : r.control ? fmt(r.instructionsRatio, 3) : `${fmt(ir.ratio, 3)} (${fmt(ir.lo, 3)}–${fmt(ir.hi, 3)})`, cpuCol(r.server), fmt(r.reqPerS)]))
     }
   }
   L.push('')
@@ -76,6 +84,7 @@ export function targets(results) {
   const bound = (name, r, limit, below = true) => {
     let met = 'not resolved'
     if (!Number.isFinite(r.ratio)) met = null
+    else if (r.steady === false) met = 'not resolved (not steady)'
     else if (below ? r.hi <= limit : r.lo >= limit) met = 'yes'
     else if (below ? r.lo > limit : r.hi < limit) met = 'no'
     out.push({ name, value: r.ratio, interval: [r.lo, r.hi], limit: `${below ? '≤' : '≥'} ${limit}`, met, unit: '×' })
@@ -84,6 +93,7 @@ export function targets(results) {
   const versus = (name, ours, peer, lowerIsBetter = true) => {
     let met = 'not resolved'
     if (!Number.isFinite(ours.ratio) || !Number.isFinite(peer.ratio)) met = null
+    else if (ours.steady === false || peer.steady === false) met = 'not resolved (not steady)'
     else if (lowerIsBetter ? ours.hi < peer.lo : ours.lo > peer.hi) met = 'yes'
     else if (lowerIsBetter ? ours.lo > peer.hi : ours.hi < peer.lo) met = 'no'
     out.push({ name, value: ours.ratio, interval: [ours.lo, ours.hi], limit: `${lowerIsBetter ? '<' : '>'} ${fmt(peer.ratio, 3)} (${fmt(peer.lo, 3)}–${fmt(peer.hi, 3)})`, met, unit: '×' })
@@ -91,9 +101,9 @@ export function targets(results) {
   const ins = results.instructions
   if (ins?.measured) {
     const ig = ins.groups
-    const r = (server) => instructionRatio(ig, server)
+    const r = (server) => instructionRatio(ig, server, ins.method.steadyTolerance)
     const aa = r('fastify-control')
-    if (aa) plain('A/A control (bare Fastify, second process) instructions/request', aa.ratio, '0.98–1.02', aa.ratio >= 0.98 && aa.ratio <= 1.02, '×')
+    if (aa) plain('A/A control (bare Fastify, second process) instructions/request', aa.ratio, '0.98–1.02', aa.ratio >= 0.98 && aa.ratio <= 1.02 && aa.steady, '×')
     if (r('fastify-zerodrop')) bound('Fastify + zerodrop (probes, drain) instructions/request vs bare', r('fastify-zerodrop'), 1.03)
     if (r('fastify-zerodrop-metrics')) bound('Fastify + zerodrop with metrics instructions/request vs bare', r('fastify-zerodrop-metrics'), 1.08)
     if (r('fastify-zerodrop-metrics') && r('fastify-metrics')) versus('Fastify + zerodrop with metrics instructions/request below fastify-metrics', r('fastify-zerodrop-metrics'), r('fastify-metrics'))
