@@ -3,6 +3,8 @@ import { account, ledgerGap, reckon, unmatchedFailures } from '#fleet/report/acc
 import { emptyRevisionStats } from '#fleet/router/stats.js'
 import type { RevisionStats, RouterStats } from '#fleet/router/types.js'
 import type { LoadResult } from '#fleet/load/load.js'
+import fs from 'node:fs'
+import { formatReport, type Report } from '#fleet/report/report.js'
 
 function stats(p: Partial<Omit<RevisionStats, 'responses' | 'failures'>> & { ok?: number; '5xx'?: number; failures?: Partial<RevisionStats['failures']> }): RevisionStats {
   const s = emptyRevisionStats()
@@ -109,5 +111,19 @@ describe('the load side cross-checks the router', () => {
     // one unaccounted request can stand for a non-2xx or a timeout, not both
     expect(unmatchedFailures({ ...zero, non2xx: 1, timeout: 1 }, { ...routerZero, unaccounted: 1 }, 'l4')).toEqual({ unmatched: 1, short: ['non2xx', 'timeout'] })
     expect(unmatchedFailures({ ...zero, lost: 2, refused: 1 }, { ...routerZero, reset: 1, refusedConnections: 2 }, 'l4')).toEqual({ unmatched: 0, short: [] })
+  })
+})
+
+describe('the tunnel ledger', () => {
+  it('a tunnel the upstream reset under an open client is a drop, in its own ledger line; requests and connections are untouched', () => {
+    const a = account(stats({ requests: 3, ok: 3, tunnels: 2, brokenTunnels: 1, passthrough: 2 }))
+    expect(a).toMatchObject({ requests: 3, ok: 3, tunnels: 2, brokenTunnels: 1, unaccounted: 0, dropped: 1 })
+    expect(ledgerGap(a)).toBe(0)
+    const clean = JSON.parse(fs.readFileSync(new URL('fixtures/report-clean-rolling.json', import.meta.url), 'utf8')) as Report
+    const v1 = { ...clean.accounting.byRevision.v1!, tunnels: 2, brokenTunnels: 1 }
+    const r: Report = { ...clean, accounting: { ...clean.accounting, tunnels: 2, brokenTunnels: 1, byRevision: { ...clean.accounting.byRevision, v1 } } }
+    expect(formatReport(r)).toContain('tunnels   2 upgraded (101) connections, 1 reset by the upstream while the client still had them open (counted as drops: v1 1)')
+    // a report without tunnels has no such line
+    expect(formatReport(clean)).not.toMatch(/^tunnels /m)
   })
 })

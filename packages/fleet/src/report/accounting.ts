@@ -2,10 +2,12 @@ import type { LoadResult } from '../load/load.js'
 import type { RevisionStats, RouterStats } from '../router/router.js'
 
 /**
- * Two ledgers that never mix. Requests: `ok + non2xx + lost + reset + refused + timeout + aborted
+ * Three ledgers that never mix. Requests: `ok + non2xx + lost + reset + refused + timeout + aborted
  * + unaccounted = requests`, always. Connections: `refusedConnections` never carried a request
  * (an l4 upstream connect failed, or an l4 connection found an empty pool), so they are not in
- * `requests`; they are drops all the same.
+ * `requests`; they are drops all the same. Tunnels: an upgraded connection's request is counted
+ * (its `101` with 2xx), then its tunnel; one the upstream resets while the client still has it open
+ * is a drop (`brokenTunnels`).
  */
 export interface RevisionAccount {
   readonly connections: number
@@ -30,7 +32,11 @@ export interface RevisionAccount {
   readonly unaccounted: number
   /** l4 responses that arrived with no request outstanding (settle nothing; not in `ok`/`non2xx`) */
   readonly unsolicited: number
-  /** every request not answered 2xx, plus every refused connection */
+  /** upgraded connections (a `101`): the tunnel ledger, apart from requests and connections */
+  readonly tunnels: number
+  /** tunnels the upstream reset while the client still had them open: drops of the tunnel ledger */
+  readonly brokenTunnels: number
+  /** every request not answered 2xx, plus every refused connection, plus every broken tunnel */
   readonly dropped: number
 }
 
@@ -136,7 +142,10 @@ export function account(s: RevisionStats): RevisionAccount {
     aborted: s.aborted,
     unaccounted,
     unsolicited: s.unsolicited,
-    dropped: non2xx + f.lost + f.reset + f.refused + f.timeout + s.aborted + unaccounted + s.refusedConnections,
+    // reports written before the tunnel ledger have no such fields
+    tunnels: s.tunnels ?? 0,
+    brokenTunnels: s.brokenTunnels ?? 0,
+    dropped: non2xx + f.lost + f.reset + f.refused + f.timeout + s.aborted + unaccounted + s.refusedConnections + (s.brokenTunnels ?? 0),
   }
 }
 

@@ -588,7 +588,10 @@ function accountingTable(r: Report): string {
     ? ''
     : `<p class="note" id="data-check">data check${failed > 0 ? ' (WRITES LOST)' : ''}: ${escapeHtml(dataCheckLine(d))}</p>` +
       (failed > 0 ? `<ul class="note">${d.problems.slice(0, 10).map((p) => `<li>${escapeHtml(dataProblemLine(p))}</li>`).join('')}</ul>` : '')
-  return table(head, rows, 'accounting') + cross + omitted + data
+  const tunnels = (num(a.tunnels) ?? 0) > 0 || (num(a.brokenTunnels) ?? 0) > 0
+    ? `<p class="note" id="tunnels">tunnels: ${num(a.tunnels) ?? 0} upgraded (101) connections, ${num(a.brokenTunnels) ?? 0} reset by the upstream while the client still had them open (counted as drops)</p>`
+    : ''
+  return table(head, rows, 'accounting') + cross + tunnels + omitted + data
 }
 
 function badReleaseLine(r: Report): string {

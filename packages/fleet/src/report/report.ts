@@ -252,6 +252,10 @@ export function formatReport(r: Report): string {
   out.push(
     `conns     ${a.connections} opened + ${a.refusedConnections} refused (never carried a request; counted as drops; ${a.noEndpoint.connections} found no endpoint)`,
   )
+  if ((a.tunnels ?? 0) > 0 || (a.brokenTunnels ?? 0) > 0) {
+    const broken = Object.entries(a.byRevision).filter(([, x]) => (x.brokenTunnels ?? 0) > 0).map(([rev, x]) => `${rev} ${x.brokenTunnels}`)
+    out.push(`tunnels   ${a.tunnels} upgraded (101) connections, ${a.brokenTunnels} reset by the upstream while the client still had them open (counted as drops${broken.length > 0 ? `: ${broken.join(', ')}` : ''})`)
+  }
   for (const [rev, x] of Object.entries(a.byRevision)) {
     out.push(
       `  ${pad(rev, 8)} ${x.connections} connections (${x.refusedConnections} refused), ${x.requests} requests, ${x.ok} ok, ${x.dropped} dropped ` +

@@ -123,6 +123,10 @@ class L4Connection {
   private lastUpstreamData = 0
   private clientClosed = false
   private upstreamClosed = false
+  /** a 101 made the connection a tunnel */
+  private tunnel = false
+  /** the client half-closed (or closed): a reset after that does not cut anything it still wanted */
+  private clientEnded = false
 
   constructor(proxy: L4Proxy, client: net.Socket, endpoint: Endpoint) {
     this.proxy = proxy
@@ -171,6 +175,7 @@ class L4Connection {
       }
     })
     client.on('end', () => {
+      this.clientEnded = true
       // half-close forwarded as a half-close
       if (!upstream.destroyed) upstream.end()
     })
@@ -214,7 +219,11 @@ class L4Connection {
       this.proxy.ctx.stats.inFlight--
       this.proxy.ctx.stats.response(this.revision, head.status, this.endpoint.id)
     }
-    if (head.status === 101) this.requests.switchToPassthrough()
+    if (head.status === 101) {
+      this.tunnel = true
+      this.proxy.ctx.stats.tunnel(this.revision)
+      this.requests.switchToPassthrough()
+    }
     if (this.proxy.closing) this.shutdown()
   }
 
@@ -265,7 +274,10 @@ class L4Connection {
       return
     }
     const reset = this.fail('reset')
-    this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, code: err.code, reset }, 'upstream connection reset')
+    if (this.tunnel && !this.clientEnded && !this.clientClosed) {
+      this.proxy.ctx.stats.brokenTunnel(this.revision)
+      this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, code: err.code }, 'upstream reset a tunnel the client still had open, dropped')
+    } else this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, code: err.code, reset }, 'upstream connection reset')
     this.dead = true
     this.resetClient()
   }

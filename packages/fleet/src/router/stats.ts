@@ -24,6 +24,8 @@ export function emptyRevisionStats(): RevisionStats {
     failures: { refused: 0, reset: 0, lost: 0, timeout: 0 },
     aborted: 0,
     passthrough: 0,
+    tunnels: 0,
+    brokenTunnels: 0,
     refusedConnections: 0,
     unsolicited: 0,
   }
@@ -210,6 +212,17 @@ export class StatsRecorder {
   passthrough(revision: string): void {
     this.rev(revision).passthrough++
     this.total.passthrough++
+  }
+
+  tunnel(revision: string): void {
+    this.rev(revision).tunnels++
+    this.total.tunnels++
+  }
+
+  /** A tunnel the upstream reset under an open client: a drop of the tunnel ledger. */
+  brokenTunnel(revision: string): void {
+    this.rev(revision).brokenTunnels++
+    this.total.brokenTunnels++
   }
 
   snapshot(): RouterStats {

@@ -88,6 +88,13 @@ export interface RevisionStats {
   unsolicited: number
   /** connections where framing stopped (protocol switch or unframeable input): later messages on them are not counted */
   passthrough: number
+  /** upgraded connections: a `101` answer turned them into tunnels (the request is counted with 2xx) */
+  tunnels: number
+  /**
+   * The tunnel ledger's drops: tunnels the upstream reset while the client still had them open
+   * (a WebSocket cut mid-stream, not closed with a close frame and a FIN). Not requests.
+   */
+  brokenTunnels: number
 }
 
 export interface RouterStats {

@@ -10,7 +10,9 @@ import type { RouterContext } from './context.js'
  * answer is passed back as is, and after a `101` bytes flow both ways until either side closes.
  * Counted: the request; its answer (`101` is a successful one, anything else by its class); a
  * failure before the answer (refused, reset, lost); the client going away before it (aborted).
- * What happens in the tunnel afterwards is not a request and is not counted.
+ * What happens in the tunnel afterwards is not a request; the tunnel is counted in its own
+ * ledger, and the upstream resetting it while the client still has it open is a drop there
+ * (`brokenTunnels`); either side closing it (a FIN, after a close frame) is its normal end.
  */
 export function proxyUpgrade(ctx: RouterContext, req: http.IncomingMessage, client: Duplex, head: Buffer): void {
   const { stats, pool, options } = ctx
@@ -35,6 +37,8 @@ export function proxyUpgrade(ctx: RouterContext, req: http.IncomingMessage, clie
   }
   let connected = false
   let answered = false
+  let tunnel = false
+  let clientEnded = false
   const upstream = net.connect({ host: endpoint.host, port: endpoint.port })
   upstream.setNoDelay(true)
   const fail = (cause: 'refused' | 'reset' | 'lost', detail: object): void => {
@@ -65,6 +69,10 @@ export function proxyUpgrade(ctx: RouterContext, req: http.IncomingMessage, clie
         // an interim 100/102/103 before the final answer is passed on, not counted
         if (status >= 200 || status === 101) {
           stats.response(revision, status)
+          if (status === 101) {
+            tunnel = true
+            stats.tunnel(revision)
+          }
           settle()
         } else {
           answered = false
@@ -81,12 +89,17 @@ export function proxyUpgrade(ctx: RouterContext, req: http.IncomingMessage, clie
   upstream.on('error', (err: NodeJS.ErrnoException) => {
     if (!connected) fail('refused', { code: err.code })
     else if (!answered) fail('reset', { code: err.code })
+    else if (tunnel && !clientEnded && !client.destroyed) {
+      stats.brokenTunnel(revision)
+      log.warn({ endpoint: endpoint.id, revision, code: err.code, url: req.url }, 'upstream reset a tunnel the client still had open, dropped')
+    }
     if (!client.destroyed) client.destroy()
   })
   client.on('data', (chunk: Buffer) => {
     if (!upstream.destroyed) upstream.write(chunk)
   })
   client.on('end', () => {
+    clientEnded = true
     if (!upstream.destroyed) upstream.end()
   })
   client.on('error', () => undefined)
