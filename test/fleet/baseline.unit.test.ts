@@ -6,22 +6,11 @@ import { resolveDeployOptions } from '#fleet/options/deploy.js'
 import { checkGateCanDecide } from '#fleet/strategies/progressive.js'
 import { GateCannotDecideError } from '#fleet/core/errors.js'
 import { parse } from '#fleet/cli/parse.js'
+import { prng } from '../helpers/random.js'
 
 // The baseline comparison (canary against stable over the same window), without a wall clock:
 // the confidence sequences' error rates simulated with a seeded PRNG, and the gate's measurement
 // loop on two scripted sources (canary, stable) and a simulated clock.
-
-/** mulberry32: a small seeded PRNG, so a failure reproduces */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function binomial(rand: () => number, n: number, p: number): number {
   let k = 0

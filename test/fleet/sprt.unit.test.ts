@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { acceptBoundary, llr, minRequestsToAccept, rejectBoundary, sprtDecision, sprtDesign, step, type MetricState, type SequentialLimits, type SprtDesign } from '#fleet/analysis/sprt.js'
+import { prng } from '../helpers/random.js'
 
 // The sequential gate's error rates, simulated: no wall clock, no sockets. Each simulated
 // analysis gets requests in scrape batches (a Poisson number per second, like a canary at a
 // weight), is checked after every batch, may not pass before 10 s, and is cut at 120 s.
-
-/** mulberry32: a small seeded PRNG, so a failure reproduces */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function poisson(rand: () => number, mean: number): number {
   const l = Math.exp(-mean)
