@@ -83,7 +83,7 @@ interface Slot {
 }
 
 /** HAProxy in front of the slots; v2's slots start in maintenance. Exported for the docs' figures. */
-export function haproxyConfig(mode: 'http' | 'tcp', port: number, socket: string, active: readonly Slot[], spare: readonly Slot[]): string {
+export function haproxyConfig(mode: 'http' | 'tcp', port: number, socket: string, active: readonly Slot[], spare: readonly Slot[], check: 'readyz' | 'connect' = 'readyz'): string {
   const servers = [...active.map((s) => `  server ${s.name} 127.0.0.1:${s.port} check`), ...spare.map((s) => `  server ${s.name} 127.0.0.1:${s.port} check disabled`)]
   return [
     'global',
@@ -104,7 +104,8 @@ export function haproxyConfig(mode: 'http' | 'tcp', port: number, socket: string
     'backend be',
     '  balance roundrobin',
     ...(mode === 'http' ? ['  http-reuse safe'] : []),
-    '  option httpchk GET /readyz',
+    // an h2-only server answers no HTTP/1.1 check: a TCP connect check (the runtime API moves traffic)
+    ...(check === 'readyz' ? ['  option httpchk GET /readyz'] : []),
     // every 250 ms; a healthy server on a loaded 2-core machine must fail 3 checks of 2 s in a row to go down
     '  timeout check 2s',
     '  default-server inter 250ms fall 3 rise 1',

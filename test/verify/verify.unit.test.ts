@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { parseVerifyArgs, VERIFY_HELP } from '#fleet/cli/verify.js'
 import { resolveVerifyOptions } from '#fleet/options/verify.js'
 import { failureOutcome, sideOf, type VerifyRecord } from '#fleet/verify/client.js'
+import { h2RequestHeaders } from '#fleet/verify/h2.js'
 import { verifyJson } from '#fleet/verify/report.js'
 import { tally, verifyExitCode, type VerifyResult } from '#fleet/verify/verify.js'
 
@@ -34,7 +35,7 @@ describe('zerodrop verify flags', () => {
   })
 
   it('documents every flag it parses in --help', () => {
-    for (const flag of ['--url', '--header', '--method', '--body', '--ca', '--insecure', '--rate', '--connections', '--burst', '--reconnect-every', '--timeout-ms',
+    for (const flag of ['--url', '--header', '--method', '--body', '--ca', '--insecure', '--http2', '--rate', '--connections', '--burst', '--reconnect-every', '--timeout-ms',
       '--lead-ms', '--tail-ms', '--until', '--until-interval-ms', '--duration', '--version-header', '--lb-header', '--expect-drops', '--json', '--quiet', '--help']) {
       expect(VERIFY_HELP).toMatch(new RegExp(`(  |, )${flag}\\b`))
     }
@@ -55,6 +56,15 @@ describe('verify options', () => {
 
   it('allows a non-loopback URL (that is the point) when the user names it', () => {
     expect(resolveVerifyOptions({ ...base, url: 'https://staging.example.com/' }).url.hostname).toBe('staging.example.com')
+  })
+
+  it('--http2: rejects connection-specific headers (malformed in HTTP/2), sends Host as :authority', () => {
+    expect(() => resolveVerifyOptions({ ...base, http2: true, headers: { Connection: 'keep-alive' } })).toThrow(/headers: expected no connection-specific header with http2 .*instead got 'connection'/)
+    expect(() => resolveVerifyOptions({ ...base, http2: true, headers: { TE: 'gzip' } })).toThrow(/instead got 'te'/)
+    expect(resolveVerifyOptions({ ...base, headers: { Connection: 'close' } }).headers).toEqual({ connection: 'close' })
+    const o = resolveVerifyOptions({ ...base, url: 'http://127.0.0.1:8080/a?b=1', http2: true, headers: { Host: 'api.example.com', 'X-A': '1' } })
+    expect(h2RequestHeaders(o)).toEqual({ ':method': 'GET', ':path': '/a?b=1', ':authority': 'api.example.com', 'x-a': '1' })
+    expect(parseVerifyArgs(['--url', 'http://127.0.0.1:1/', '--http2', '--', 'true']).options.http2).toBe(true)
   })
 
   it('parses --lb-header as name, or name and value', () => {
@@ -99,10 +109,12 @@ describe('verify accounting', () => {
       r(2100, 'refused'),
       r(2200, 'timeout'),
       r(2300, 'refusedConnection', { reused: false }),
+      r(2400, 'ok', { status: 200, retried: true }),
     ])
-    expect(t).toMatchObject({ requests: 8, ok: 2, non2xx: { lb: 1, app: 1 }, lost: 1, reset: 1, refused: 1, timeout: 1, refusedConnections: 1, dropped: 7 })
+    // a request retried after a refused stream counts once, by its final outcome
+    expect(t).toMatchObject({ requests: 9, ok: 3, non2xx: { lb: 1, app: 1 }, lost: 1, reset: 1, refused: 1, timeout: 1, refusedConnections: 1, refusedStreamsRetried: 1, dropped: 7 })
     expect(t.ok + t.non2xx.lb + t.non2xx.app + t.lost + t.reset + t.refused + t.timeout).toBe(t.requests)
-    expect(t.perSecond.map((s) => [s.t, s.requests, s.ok, s.dropped])).toEqual([[0, 1, 1, 0], [1, 5, 1, 4], [2, 2, 0, 3]])
+    expect(t.perSecond.map((s) => [s.t, s.requests, s.ok, s.dropped])).toEqual([[0, 1, 1, 0], [1, 5, 1, 4], [2, 3, 1, 3]])
     expect(t.perSecond[1]?.byVersion).toEqual({ v2: 1 })
   })
 
@@ -118,13 +130,17 @@ describe('verify accounting', () => {
     expect(verifyExitCode(5, false, true, false)).toBe(3)
   })
 
-  it('--json holds exactly the fields of zerodrop.verify/v1', () => {
+  it('--json holds exactly the fields of zerodrop.verify/v1 (protocol and refusedStreamsRetried added compatibly)', () => {
     const counts = tally([])
-    const result = { ...counts, exitCode: 0, command: { argv: ['true'], exitCode: 0, signal: null, error: undefined, durationMs: 1, timedOut: false } } as unknown as VerifyResult
+    const result = { ...counts, options: resolveVerifyOptions(base), exitCode: 0, command: { argv: ['true'], exitCode: 0, signal: null, error: undefined, durationMs: 1, timedOut: false } } as unknown as VerifyResult
     expect(Object.keys(verifyJson(result)).sort()).toEqual(
-      ['schema', 'dropped', 'exitCode', 'requests', 'ok', 'non2xx', 'lost', 'reset', 'refused', 'timeout', 'refusedConnections', 'command', 'perSecond'].sort(),
+      ['schema', 'protocol', 'dropped', 'exitCode', 'requests', 'ok', 'non2xx', 'lost', 'reset', 'refused', 'timeout', 'refusedConnections', 'refusedStreamsRetried', 'command', 'perSecond'].sort(),
     )
     expect(verifyJson(result).schema).toBe('zerodrop.verify/v1')
+    expect(verifyJson(result)).toMatchObject({ protocol: 'http/1.1', refusedStreamsRetried: 0 })
     expect(Object.keys(verifyJson(result).command).sort()).toEqual(['argv', 'exitCode'])
+    const h2 = (url: string): unknown => verifyJson({ ...result, options: resolveVerifyOptions({ ...base, url, http2: true }) }).protocol
+    expect(h2('https://127.0.0.1:8443/')).toBe('h2')
+    expect(h2('http://127.0.0.1:8080/')).toBe('h2c')
   })
 })

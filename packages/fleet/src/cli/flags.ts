@@ -367,6 +367,7 @@ export const VERIFY_FLAGS: readonly FlagSpec[] = [
   reuse(LOAD_FLAGS, 'body', { ...vt, option: 'body' }),
   { name: 'ca', type: 'string', value: 'FILE', ...vt, help: 'PEM CA certificate(s) to trust for https:', option: 'ca', coerce: readFile, example: 'package.json' },
   { name: 'insecure', type: 'boolean', ...vt, help: "do not verify the server's TLS certificate", option: 'insecure', example: '' },
+  { name: 'http2', type: 'boolean', ...vt, help: 'speak HTTP/2: h2 over TLS (ALPN) for https:, h2c with prior knowledge for http:; --connections are sessions, a burst goes out as concurrent streams; a stream refused unprocessed (REFUSED_STREAM, or above a GOAWAY\'s last stream id) is retried once on a new session and counted apart (refusedStreamsRetried), never a drop', option: 'http2', example: '' },
 
   reuse(LOAD_FLAGS, 'rate', { ...vl, option: 'rate', default: String(VERIFY_DEFAULTS.rate) }),
   reuse(LOAD_FLAGS, 'connections', { ...vl, option: 'connections', help: 'keep-alive connections', default: String(VERIFY_DEFAULTS.connections) }),
@@ -387,7 +388,7 @@ export const VERIFY_FLAGS: readonly FlagSpec[] = [
   { name: 'html', type: 'string', value: 'FILE', group: 'output', help: 'write the report as one self-contained HTML page (requests/s by version, every failure marked)', example: 'report.html' },
   { name: 'junit', type: 'string', value: 'FILE', group: 'output', help: 'write JUnit XML: one test case per check (zero dropped, the command succeeded, --until)', example: 'report.xml' },
   { name: 'markdown', type: 'string', value: 'FILE', group: 'output', help: 'write the summary as Markdown; with $GITHUB_STEP_SUMMARY set it is also appended there (the report files never change the exit code)', example: 'summary.md' },
-  ...OUTPUT_FLAGS.map((f) => (f.name === 'json' ? { ...f, help: "write { schema: 'zerodrop.verify/v1', dropped, exitCode, requests, ok, non2xx: { lb, app }, lost, reset, refused, timeout, refusedConnections, command: { argv, exitCode }, perSecond }" } : f.name === 'quiet' ? { ...f, help: 'no progress lines on stderr' } : f)),
+  ...OUTPUT_FLAGS.map((f) => (f.name === 'json' ? { ...f, help: "write { schema: 'zerodrop.verify/v1', dropped, exitCode, requests, ok, non2xx: { lb, app }, lost, reset, refused, timeout, refusedConnections, refusedStreamsRetried, protocol, command: { argv, exitCode }, perSecond }" } : f.name === 'quiet' ? { ...f, help: 'no progress lines on stderr' } : f)),
 ]
 
 export const VERIFY_COMMAND: CommandSpec = {

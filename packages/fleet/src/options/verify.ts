@@ -50,6 +50,11 @@ export interface VerifyOptions {
   readonly ca?: string
   /** Do not verify the server's TLS certificate. @default false */
   readonly insecure?: boolean
+  /**
+   * Speak HTTP/2: h2 negotiated with ALPN for an `https:` URL, h2c with prior knowledge for an
+   * `http:` one; `connections` are then sessions. A refused stream is retried once on a new session. @default false
+   */
+  readonly http2?: boolean
   /** Exit 0 only if dropped > 0: the negative control of the user's own set-up. @default false */
   readonly expectDrops?: boolean
 }
@@ -74,6 +79,7 @@ export interface ResolvedVerifyOptions {
   readonly lbHeader: { readonly name: string; readonly value: string | undefined } | undefined
   readonly ca: string | undefined
   readonly insecure: boolean
+  readonly http2: boolean
   readonly expectDrops: boolean
 }
 
@@ -93,6 +99,8 @@ export const VERIFY_DEFAULTS = Object.freeze({
 /** The load is bounded: at most this long a rollout, at most this rate. */
 export const VERIFY_LIMITS = Object.freeze({ durationMs: 600_000, rate: 10_000, connections: 1000 })
 
+/** RFC 9113 §8.2.2: connection-specific header fields are malformed in HTTP/2 */
+const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
 function headerName(option: string, name: unknown): string {
@@ -126,6 +134,11 @@ export function resolveVerifyOptions(o: VerifyOptions): ResolvedVerifyOptions {
     if (typeof v !== 'string') throw new InvalidOptionError('headers', 'header values as strings', o.headers)
     headers[headerName('headers', k)] = v
   }
+  const http2 = o.http2 === true
+  if (http2) {
+    const bad = Object.keys(headers).find((k) => H2_FORBIDDEN.has(k) || (k === 'te' && headers[k]?.toLowerCase() !== 'trailers'))
+    if (bad !== undefined) throw new InvalidOptionError('headers', `no connection-specific header with http2 (${[...H2_FORBIDDEN].join(', ')} are malformed in HTTP/2; Host is sent as :authority)`, bad)
+  }
   let lbHeader: ResolvedVerifyOptions['lbHeader']
   if (o.lbHeader !== undefined) {
     const raw = String(o.lbHeader)
@@ -156,6 +169,7 @@ export function resolveVerifyOptions(o: VerifyOptions): ResolvedVerifyOptions {
     lbHeader,
     ca: o.ca,
     insecure: o.insecure === true,
+    http2,
     expectDrops: o.expectDrops === true,
   })
 }

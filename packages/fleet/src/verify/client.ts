@@ -42,6 +42,8 @@ export interface VerifyRecord {
   /** the request went out on a connection that had carried a request before */
   readonly reused: boolean
   readonly connection: number
+  /** HTTP/2: the first stream was refused unprocessed (REFUSED_STREAM, or above a GOAWAY's last stream id) and the request was sent again on a new session */
+  readonly retried?: boolean
 }
 
 export interface VerifyLoad {

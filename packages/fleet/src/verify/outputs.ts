@@ -3,7 +3,7 @@ import { CAUSE_COLOURS, colourOf, escapeHtml, failureStripChart, legend, makeAxi
 import { casesFromChecks, renderJUnit, type JUnitSuite } from '../report/junit.js'
 import { checksTable, mdCell } from '../report/markdown.js'
 import type { OutputViews } from '../report/outputs.js'
-import { verifyJson } from './report.js'
+import { protocolOf, verifyJson } from './report.js'
 import type { VerifyResult } from './verify.js'
 
 /**
@@ -80,9 +80,9 @@ export function renderVerifyMarkdown(r: VerifyResult): string {
     '',
     checksTable(verifyChecks(r)),
     '',
-    '| requests | ok | non-2xx (lb) | non-2xx (app) | lost | reset | refused | timeout | refused connections | dropped |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    `| ${r.requests} | ${r.ok} | ${r.non2xx.lb} | ${r.non2xx.app} | ${r.lost} | ${r.reset} | ${r.refused} | ${r.timeout} | ${r.refusedConnections} | ${r.dropped} |`,
+    '| requests | ok | non-2xx (lb) | non-2xx (app) | lost | reset | refused | timeout | refused connections | dropped | refused streams retried |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${r.requests} | ${r.ok} | ${r.non2xx.lb} | ${r.non2xx.app} | ${r.lost} | ${r.reset} | ${r.refused} | ${r.timeout} | ${r.refusedConnections} | ${r.dropped} | ${r.refusedStreamsRetried} |`,
     '',
   ].join('\n')
 }
@@ -125,7 +125,7 @@ export function renderVerifyHtml(r: VerifyResult): string {
   const params: Array<[string, string]> = [
     ['url', o.url.href],
     ['command', r.command.argv.join(' ')],
-    ['load', `${o.rate} req/s over ${o.connections} keep-alive connections, bursts of ${o.burst}, reconnect every ${o.reconnectEvery || 'never'}; lead ${secs(o.leadMs)}, tail ${secs(o.tailMs)}, timeout ${secs(o.timeoutMs)}`],
+    ['load', `${o.rate} req/s over ${o.connections} ${o.http2 ? `${protocolOf(o)} sessions` : 'keep-alive connections'}, bursts of ${o.burst}, reconnect every ${o.reconnectEvery || 'never'}; lead ${secs(o.leadMs)}, tail ${secs(o.tailMs)}, timeout ${secs(o.timeoutMs)}`],
     ['started', `${r.timing.startedAt}; command ${secs(r.command.durationMs)}`],
   ]
   const body = [
@@ -133,7 +133,7 @@ export function renderVerifyHtml(r: VerifyResult): string {
     `<p class="summary" id="verdict"><span class="verdict ${r.exitCode === 0 ? 'promoted' : 'dropped'}">${word}</span>${escapeHtml(`${r.verdict}; exit ${r.exitCode}`)}</p>`,
     `<table id="parameters" class="kv"><tbody>${params.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</tbody></table>`,
     '<h2>Accounting (load side, per request)</h2>',
-    table(['requests', 'ok', 'non-2xx (lb)', 'non-2xx (app)', 'lost', 'reset', 'refused', 'timeout', 'refused connections', 'dropped'], [[r.requests, r.ok, r.non2xx.lb, r.non2xx.app, r.lost, r.reset, r.refused, r.timeout, r.refusedConnections, r.dropped]], 'accounting'),
+    table(['requests', 'ok', 'non-2xx (lb)', 'non-2xx (app)', 'lost', 'reset', 'refused', 'timeout', 'refused connections', 'dropped', 'refused streams retried'], [[r.requests, r.ok, r.non2xx.lb, r.non2xx.app, r.lost, r.reset, r.refused, r.timeout, r.refusedConnections, r.dropped, r.refusedStreamsRetried]], 'accounting'),
     counted < failedTotal ? `<p class="note">the first ${counted} of ${failedTotal} failures are marked on the timeline.</p>` : '',
     '<h2>Timeline</h2>',
     '<p class="axis-caption">seconds since the command started; blue vertical lines are its events (hover for each)</p>',

@@ -3,17 +3,27 @@ import type { VerifyResult, VerifySecond } from './verify.js'
 
 /**
  * `--json FILE`: exactly these fields (schema `zerodrop.verify/v1`); `dropped` = every request not
- * answered 2xx plus every refused connection (which carried no request).
+ * answered 2xx plus every refused connection (which carried no request). `protocol` and
+ * `refusedStreamsRetried` were added to v1 (additive: a v1 reader ignores them; 0 over HTTP/1.1).
  */
-export type VerifyJson = Pick<VerifyResult, 'dropped' | 'requests' | 'ok' | 'non2xx' | 'lost' | 'reset' | 'refused' | 'timeout' | 'refusedConnections' | 'perSecond'> & {
+export type VerifyJson = Pick<VerifyResult, 'dropped' | 'requests' | 'ok' | 'non2xx' | 'lost' | 'reset' | 'refused' | 'timeout' | 'refusedConnections' | 'refusedStreamsRetried' | 'perSecond'> & {
   readonly schema: 'zerodrop.verify/v1'
+  readonly protocol: VerifyProtocol
   readonly exitCode: number
   readonly command: { readonly argv: readonly string[]; readonly exitCode: number | null }
+}
+
+export type VerifyProtocol = 'http/1.1' | 'h2' | 'h2c'
+
+export function protocolOf(o: VerifyResult['options']): VerifyProtocol {
+  if (!o.http2) return 'http/1.1'
+  return o.url.protocol === 'https:' ? 'h2' : 'h2c'
 }
 
 export function verifyJson(r: VerifyResult): VerifyJson {
   return {
     schema: 'zerodrop.verify/v1',
+    protocol: protocolOf(r.options),
     dropped: r.dropped,
     exitCode: r.exitCode,
     requests: r.requests,
@@ -24,6 +34,7 @@ export function verifyJson(r: VerifyResult): VerifyJson {
     refused: r.refused,
     timeout: r.timeout,
     refusedConnections: r.refusedConnections,
+    refusedStreamsRetried: r.refusedStreamsRetried,
     command: { argv: r.command.argv, exitCode: r.command.exitCode },
     perSecond: r.perSecond,
   }
@@ -66,15 +77,17 @@ function timeline(perSecond: readonly VerifySecond[]): string[] {
 
 function failureLine(f: VerifyRecord): string {
   if (f.outcome === 'refusedConnection') return `  +${secs(f.start)} connection ${f.connection}: could not connect (${f.error ?? '?'})`
+  const retried = f.retried === true ? ' after a refused stream was retried' : ''
   const what = f.outcome === 'non2xx' ? `${f.status ?? '?'} from the ${f.side === 'lb' ? 'load balancer' : 'application'}` : `${f.outcome} (${f.error ?? '?'})`
-  return `  +${secs(f.start)} connection ${f.connection}${f.reused ? ' (reused)' : ' (new)'}: ${what}${f.version ? `, version ${f.version}` : ''}`
+  return `  +${secs(f.start)} connection ${f.connection}${f.reused ? ' (reused)' : ' (new)'}: ${what}${retried}${f.version ? `, version ${f.version}` : ''}`
 }
 
 /** The terminal summary, in the style of `zerodrop deploy`'s. */
 export function formatVerifyReport(r: VerifyResult): string {
   const o = r.options
   const out: string[] = []
-  out.push(`zerodrop verify: ${o.method} ${o.url.href} at ${o.rate} req/s over ${o.connections} keep-alive connections in bursts of ${o.burst} (each connection replaced every ${o.reconnectEvery || 'never'} requests)`)
+  const h2 = o.http2 ? `${protocolOf(o)} sessions` : 'keep-alive connections'
+  out.push(`zerodrop verify: ${o.method} ${o.url.href} at ${o.rate} req/s over ${o.connections} ${h2} in bursts of ${o.burst} (each ${o.http2 ? 'session' : 'connection'} replaced every ${o.reconnectEvery || 'never'} requests)`)
   out.push(`  command: ${r.command.argv.join(' ')}${r.until ? `; until: ${r.until.command} (every ${o.untilIntervalMs} ms)` : ''}`)
   out.push(`  lead ${o.leadMs} ms, tail ${o.tailMs} ms, duration bound ${o.durationMs / 1000} s, timeout ${o.timeoutMs} ms` +
     `${o.versionHeader ? `, version from ${o.versionHeader}` : ''}${o.lbHeader ? `, balancer's answers marked by ${o.lbHeader.name}${o.lbHeader.value ? `: ${o.lbHeader.value}` : ''}` : ''}`)
@@ -92,6 +105,7 @@ export function formatVerifyReport(r: VerifyResult): string {
       `${r.lost} lost + ${r.reset} reset + ${r.refused} refused + ${r.timeout} timeout (counted per request by the load side)`,
   )
   out.push(`conns     ${r.refusedConnections} connection attempts refused (never carried a request; counted as drops)`)
+  if (o.http2) out.push(`streams   ${r.refusedStreamsRetried} requests retried on a new session after the server refused their stream unprocessed (REFUSED_STREAM or above a GOAWAY's last stream id; not drops, their final outcome is counted above)`)
   const statuses = Object.entries(r.byStatus).map(([s, n]) => `${s} × ${n}`).join(', ')
   if (statuses) out.push(`  status codes: ${statuses}`)
   if (Object.keys(r.byVersion).length > 0) out.push(`  versions: ${Object.entries(r.byVersion).map(([v, n]) => `${v} ${n}`).join(', ')}`)

@@ -4,6 +4,7 @@ import https from 'node:https'
 import { VerifyTargetError } from '../core/errors.js'
 import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from '../options/verify.js'
 import { startVerifyLoad, type VerifyRecord } from './client.js'
+import { probeH2, startVerifyLoadH2 } from './h2.js'
 
 /** 0 zero dropped and the command succeeded; 1 dropped; 3 zero dropped but the command failed; 64 usage; 130 interrupted by SIGINT, 143 by SIGTERM (as deploy). */
 export const VERIFY_EXIT_CODES = Object.freeze({ ok: 0, dropped: 1, commandFailed: 3, usage: 64, interrupted: 130, terminated: 143 })
@@ -45,6 +46,8 @@ export interface VerifyResult {
   readonly refused: number
   readonly timeout: number
   readonly refusedConnections: number
+  /** HTTP/2: requests whose first stream the server refused unprocessed, sent again on a new session (not drops; their final outcome is counted above) */
+  readonly refusedStreamsRetried: number
   readonly byStatus: Readonly<Record<string, number>>
   readonly byVersion: Readonly<Record<string, number>>
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number }
@@ -99,7 +102,7 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** The count of the load's records, by the fleet's rules: dropped = every request not answered 2xx, plus every refused connection. */
-export function tally(records: readonly VerifyRecord[]): Pick<VerifyResult, 'requests' | 'ok' | 'non2xx' | 'lost' | 'reset' | 'refused' | 'timeout' | 'refusedConnections' | 'dropped' | 'byStatus' | 'byVersion' | 'latencyMs' | 'failures' | 'perSecond'> {
+export function tally(records: readonly VerifyRecord[]): Pick<VerifyResult, 'requests' | 'ok' | 'non2xx' | 'lost' | 'reset' | 'refused' | 'timeout' | 'refusedConnections' | 'refusedStreamsRetried' | 'dropped' | 'byStatus' | 'byVersion' | 'latencyMs' | 'failures' | 'perSecond'> {
   let ok = 0
   let lb = 0
   let app = 0
@@ -108,6 +111,7 @@ export function tally(records: readonly VerifyRecord[]): Pick<VerifyResult, 'req
   let refused = 0
   let timeout = 0
   let refusedConnections = 0
+  let refusedStreamsRetried = 0
   const byStatus: Record<string, number> = {}
   const byVersion: Record<string, number> = {}
   const latencies: number[] = []
@@ -118,6 +122,7 @@ export function tally(records: readonly VerifyRecord[]): Pick<VerifyResult, 'req
     while (seconds.length <= s) seconds.push({ t: seconds.length, requests: 0, ok: 0, dropped: 0, byVersion: {} })
     const sec = seconds[s]!
     if (r.outcome !== 'refusedConnection') sec.requests++
+    if (r.retried === true) refusedStreamsRetried++
     if (r.status !== undefined) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1
     if (r.outcome === 'ok') {
       ok++
@@ -151,6 +156,7 @@ export function tally(records: readonly VerifyRecord[]): Pick<VerifyResult, 'req
     refused,
     timeout,
     refusedConnections,
+    refusedStreamsRetried,
     // ok + non2xx + lost + reset + refused + timeout = requests; a refused connection carried none
     dropped: requests - ok + refusedConnections,
     byStatus,
@@ -217,15 +223,16 @@ export async function verify(options: VerifyRunOptions): Promise<VerifyResult> {
 
   let status: number
   try {
-    status = await probe(o)
+    status = await (o.http2 ? probeH2(o) : probe(o))
   } catch (err) {
-    throw new VerifyTargetError(`--url ${o.url.href}: expected a 2xx answer before the command starts, instead the request failed: ${(err as Error).message}`, err)
+    const h2 = o.http2 ? ` (over HTTP/2: ${o.url.protocol === 'https:' ? 'h2 with ALPN' : 'h2c with prior knowledge'}; does the server speak it?)` : ''
+    throw new VerifyTargetError(`--url ${o.url.href}: expected a 2xx answer before the command starts, instead the request failed${h2}: ${(err as Error).message}`, err)
   }
   if (status < 200 || status >= 300) {
     throw new VerifyTargetError(`--url ${o.url.href}: expected a 2xx answer before the command starts, instead got ${status}; point it at a path the service answers with 2xx`)
   }
 
-  const load = startVerifyLoad(o)
+  const load = o.http2 ? startVerifyLoadH2(o) : startVerifyLoad(o)
   const note = (message: string): void => {
     const t = load.elapsed()
     events.push({ t, message })
