@@ -86,17 +86,60 @@ export function failureOutcome(err: NodeJS.ErrnoException, reused: boolean, gotR
   return { outcome: 'lost', error: code }
 }
 
+export interface PacedLoop {
+  /** sends one burst; `stopped()` tells it the load is stopping */
+  burst(): Promise<void>
+  end?(): void
+}
+
+/**
+ * The pace both clients keep: `o.connections` loops, each running its burst every
+ * `1000 × connections × burst / rate` ms, phase-shifted across loops; a late burst goes at once,
+ * but the pace is not made up with a larger one. Resolves, once stopped, when every loop has ended.
+ */
+export function runPaced(o: Pick<ResolvedVerifyOptions, 'connections' | 'burst' | 'rate'>, t0: number, make: (id: number, stopped: () => boolean) => PacedLoop): () => Promise<void> {
+  const sleeping = new Map<NodeJS.Timeout, () => void>()
+  let stopping = false
+  const stopped = (): boolean => stopping
+  const intervalMs = (1000 * o.connections * o.burst) / o.rate
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const t = setTimeout(() => {
+        sleeping.delete(t)
+        resolve()
+      }, ms)
+      sleeping.set(t, resolve)
+    })
+  async function loop(id: number): Promise<void> {
+    const l = make(id, stopped)
+    let next = (id * intervalMs) / o.connections
+    while (!stopping) {
+      const wait = next - (performance.now() - t0)
+      if (wait > 0) await sleep(wait)
+      if (stopping) break
+      next = Math.max(next + intervalMs, performance.now() - t0)
+      await l.burst()
+    }
+    l.end?.()
+  }
+  const all = Promise.all(Array.from({ length: o.connections }, (_, i) => loop(i)))
+  return async () => {
+    stopping = true
+    for (const [t, wake] of sleeping) {
+      clearTimeout(t)
+      sleeping.delete(t)
+      wake()
+    }
+    await all
+  }
+}
+
 export function startVerifyLoad(o: ResolvedVerifyOptions): VerifyLoad {
   const t0 = performance.now()
   const now = (): number => Math.round(performance.now() - t0)
   const records: VerifyRecord[] = []
   const isHttps = o.url.protocol === 'https:'
   const agents = new Set<http.Agent>()
-  const sleeping = new Map<NodeJS.Timeout, () => void>()
-  let stopping = false
-  // each connection sends `burst` requests back to back (each as soon as the previous answer is
-  // in: the moment a socket closed without `Connection: close` loses one) every intervalMs
-  const intervalMs = (1000 * o.connections * o.burst) / o.rate
 
   const newAgent = (): http.Agent => {
     const agent = isHttps
@@ -148,53 +191,34 @@ export function startVerifyLoad(o: ResolvedVerifyOptions): VerifyLoad {
     })
   }
 
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const t = setTimeout(() => {
-        sleeping.delete(t)
-        resolve()
-      }, ms)
-      sleeping.set(t, resolve)
-    })
-
-  async function connection(id: number): Promise<void> {
+  const stopLoops = runPaced(o, t0, (id, stopped) => {
     let agent = newAgent()
     let sentOnAgent = 0
-    let next = (id * intervalMs) / o.connections
-    while (!stopping) {
-      const wait = next - (performance.now() - t0)
-      if (wait > 0) await sleep(wait)
-      if (stopping) break
-      // a late burst goes at once, but the pace is not made up with a larger one
-      next = Math.max(next + intervalMs, performance.now() - t0)
-      for (let i = 0; i < o.burst && !stopping; i++) {
-        if (o.reconnectEvery > 0 && sentOnAgent >= o.reconnectEvery) {
-          agent.destroy()
-          agents.delete(agent)
-          agent = newAgent()
-          sentOnAgent = 0
+    return {
+      async burst() {
+        for (let i = 0; i < o.burst && !stopped(); i++) {
+          if (o.reconnectEvery > 0 && sentOnAgent >= o.reconnectEvery) {
+            agent.destroy()
+            agents.delete(agent)
+            agent = newAgent()
+            sentOnAgent = 0
+          }
+          sentOnAgent++
+          await once(id, agent)
         }
-        sentOnAgent++
-        await once(id, agent)
-      }
+      },
+      end() {
+        agent.destroy()
+        agents.delete(agent)
+      },
     }
-    agent.destroy()
-    agents.delete(agent)
-  }
-
-  const all = Promise.all(Array.from({ length: o.connections }, (_, i) => connection(i)))
+  })
 
   return {
     elapsed: now,
     records: () => records,
     async stop() {
-      stopping = true
-      for (const [t, wake] of sleeping) {
-        clearTimeout(t)
-        sleeping.delete(t)
-        wake()
-      }
-      await all
+      await stopLoops()
       for (const a of agents) a.destroy()
       return records
     },

@@ -1,6 +1,6 @@
 import http2 from 'node:http2'
 import type { ResolvedVerifyOptions } from '../options/verify.js'
-import { sideOf, type VerifyLoad, type VerifyOutcome, type VerifyRecord } from './client.js'
+import { runPaced, sideOf, type VerifyLoad, type VerifyOutcome, type VerifyRecord } from './client.js'
 
 /**
  * The load of `zerodrop verify --http2`: the HTTP/1.1 client's rate, pacing, timeout and
@@ -88,12 +88,9 @@ export function startVerifyLoadH2(o: ResolvedVerifyOptions): VerifyLoad {
   const now = (): number => Math.round(performance.now() - t0)
   const records: VerifyRecord[] = []
   const sessions = new Set<Pooled>()
-  const sleeping = new Map<NodeJS.Timeout, () => void>()
   const headers = h2RequestHeaders(o)
   const origin = o.url.origin
   let serial = 0
-  let stopping = false
-  const intervalMs = (1000 * o.connections * o.burst) / o.rate
 
   const open = (): Pooled => {
     const session = http2.connect(origin, connectOptions(o))
@@ -184,44 +181,24 @@ export function startVerifyLoadH2(o: ResolvedVerifyOptions): VerifyLoad {
     records.push({ start, end: now(), connection, reused, ...fields, ...(retried ? { retried: true } : {}) })
   }
 
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const t = setTimeout(() => {
-        sleeping.delete(t)
-        resolve()
-      }, ms)
-      sleeping.set(t, resolve)
-    })
-
-  async function loop(id: number): Promise<void> {
+  const stopLoops = runPaced(o, t0, () => {
     const slot = { p: open() }
-    let next = (id * intervalMs) / o.connections
-    while (!stopping) {
-      const wait = next - (performance.now() - t0)
-      if (wait > 0) await sleep(wait)
-      if (stopping) break
-      next = Math.max(next + intervalMs, performance.now() - t0)
-      if (!usable(slot.p) || (o.reconnectEvery > 0 && slot.p.streams >= o.reconnectEvery)) {
-        retire(slot.p)
-        slot.p = open()
-      }
-      await Promise.all(Array.from({ length: o.burst }, () => once(slot)))
+    return {
+      async burst() {
+        if (!usable(slot.p) || (o.reconnectEvery > 0 && slot.p.streams >= o.reconnectEvery)) {
+          retire(slot.p)
+          slot.p = open()
+        }
+        await Promise.all(Array.from({ length: o.burst }, () => once(slot)))
+      },
     }
-  }
-
-  const all = Promise.all(Array.from({ length: o.connections }, (_, i) => loop(i)))
+  })
 
   return {
     elapsed: now,
     records: () => records,
     async stop() {
-      stopping = true
-      for (const [t, wake] of sleeping) {
-        clearTimeout(t)
-        sleeping.delete(t)
-        wake()
-      }
-      await all
+      await stopLoops()
       // every stream has settled: close() ends each session once its (no) streams are done
       await Promise.all([...sessions].map((p) => new Promise<void>((resolve) => {
         if (p.session.destroyed) return resolve()
