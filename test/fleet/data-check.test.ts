@@ -9,7 +9,8 @@ import { describeWith, sqliteMissing } from '../helpers/tools.js'
 // The data check through the CLI, as a user runs it, on the demo's /items (the embedded SQLite,
 // one file shared by both revisions): a release that loses the field on insert answers every
 // write 2xx — the drop count sees nothing — and the check must catch it (exit 5); the same
-// rollout to a release that keeps the field must verify every write (exit 0).
+// rollout to a release that keeps the field must verify every write (exit 0), and a next step
+// given that report (--recheck-writes) must find its writes again, unless they are not there.
 
 let dir: string
 const children = new Set<ChildProcess>()
@@ -45,26 +46,28 @@ function cli(args: string[], timeoutMs = 90_000): Promise<{ code: number | null;
 
 const WRITE = 'POST /items {"name":"{{seq}}"} => GET /items/{{.id}} .name'
 
-async function rollout(to: string): Promise<{ code: number | null; out: string; report: Record<string, any>; junit: string }> {
-  const db = `file:${path.join(dir, 'items.sqlite')}`
+async function rollout(from: string, to: string, opts: { db?: string; recheck?: string } = {}): Promise<{ code: number | null; out: string; report: Record<string, any>; junit: string; json: string }> {
+  const db = `file:${path.join(dir, opts.db ?? 'items.sqlite')}`
   const command = (version: string): string =>
     `echo $$ >> ${path.join(dir, 'pids')}; DATABASE_URL='${db}' ITEMS_VERSION=${version} APP_VERSION=${version} DRAIN_DELAY_MS=300 SHUTDOWN_TIMEOUT_MS=5000 DB_BUSY_TIMEOUT_MS=500 exec node ${DEMO}`
-  const json = path.join(dir, `${to}.json`)
-  const junit = path.join(dir, `${to}.xml`)
+  const name = `${from}-${to}-${opts.db ?? 'items'}`
+  const json = path.join(dir, `${name}.json`)
+  const junit = path.join(dir, `${name}.xml`)
   const r = await cli([
-    'deploy', '--from', command('v1'), '--to', command(to), '--replicas', '2', '--max-surge', '1', '--max-unavailable', '0',
+    'deploy', '--from', command(from), '--to', command(to), '--replicas', '2', '--max-surge', '1', '--max-unavailable', '0',
     '--endpoint-delay-ms', '300', '--probe-period-ms', '200', '--termination-grace-period-seconds', '10', '--no-stop-check',
     '--connections', '4', '--rate', '60', '--lead-ms', '800', '--tail-ms', '800', '--exact-clients', '0',
     '--request', '2* GET /items?limit=5', '--request', WRITE, '--json', json, '--junit', junit, '--quiet',
+    ...(opts.recheck === undefined ? [] : ['--recheck-writes', opts.recheck]),
   ])
   const out = `${r.stdout}\n${r.stderr}`
   expect(fs.existsSync(json), out).toBe(true)
-  return { code: r.code, out, report: JSON.parse(fs.readFileSync(json, 'utf8')), junit: fs.readFileSync(junit, 'utf8') }
+  return { code: r.code, out, report: JSON.parse(fs.readFileSync(json, 'utf8')), junit: fs.readFileSync(junit, 'utf8'), json }
 }
 
 describeWith('sqlite', await sqliteMissing(), 'zerodrop deploy: the data check (--request … => GET …) through the CLI', () => {
   it('control: a release that loses the field on insert drops nothing, but its writes do not read back: exit 5', async () => {
-    const { code, out, report, junit } = await rollout('lossy')
+    const { code, out, report, junit } = await rollout('v1', 'lossy')
     const d = report.dataCheck
     expect(report.dropped, out).toBe(0)
     expect(d.writes, out).toBeGreaterThan(10)
@@ -80,16 +83,35 @@ describeWith('sqlite', await sqliteMissing(), 'zerodrop deploy: the data check (
     expect(junit).toMatch(/<failure message="[^"]*lost[^"]*" type="lost-writes"/)
   }, 120_000)
 
-  it('a release that keeps the field: every write verified, exit 0', async () => {
-    const { code, out, report } = await rollout('expand')
-    const d = report.dataCheck
-    expect(report.dropped, out).toBe(0)
-    expect(d.writes, out).toBeGreaterThan(10)
-    expect({ verified: d.writesVerified, lost: d.lostWrites, changed: d.changedWrites, unverified: d.unverifiedWrites }, out).toEqual({ verified: d.writes, lost: 0, changed: 0, unverified: 0 })
+  it("releases that keep the field: every write verified, the next step's too with the earlier ones re-read (exit 0); the same re-read on a database without them: exit 5", async () => {
+    const expand = await rollout('v1', 'expand')
+    const d = expand.report.dataCheck
+    expect(expand.report.dropped, expand.out).toBe(0)
+    expect(d.writes, expand.out).toBeGreaterThan(10)
+    expect({ verified: d.writesVerified, lost: d.lostWrites, changed: d.changedWrites, unverified: d.unverifiedWrites }, expand.out).toEqual({ verified: d.writes, lost: 0, changed: 0, unverified: 0 })
+    expect(d.kept).toHaveLength(d.writes)
     // the read-back is not part of the load: the router's count is the load's
-    expect(report.accounting.requests, out).toBe(report.load.generator.sent)
-    expect(code, out).toBe(0)
-  }, 120_000)
+    expect(expand.report.accounting.requests, expand.out).toBe(expand.report.load.generator.sent)
+    expect(expand.code, expand.out).toBe(0)
+
+    const migrate = await rollout('expand', 'migrate', { recheck: expand.json })
+    const m = migrate.report.dataCheck
+    expect(m.earlier, migrate.out).toEqual({ writes: d.writes, writesVerified: d.writes, lostWrites: 0, changedWrites: 0, unverifiedWrites: 0 })
+    expect(m.writesVerified, migrate.out).toBe(m.writes)
+    expect(m.kept).toHaveLength(m.writes + d.writes)
+    expect(migrate.code, migrate.out).toBe(0)
+
+    // control: a database that does not hold the earlier step's rows (a fresh file) must fail the re-read
+    const elsewhere = await rollout('v1', 'expand', { db: 'other.sqlite', recheck: expand.json })
+    const e = elsewhere.report.dataCheck
+    expect(elsewhere.report.dropped, elsewhere.out).toBe(0)
+    expect(e.writesVerified, elsewhere.out).toBe(e.writes)
+    expect(e.earlier.writes).toBe(d.writes)
+    expect(e.earlier.writesVerified, elsewhere.out).toBe(0)
+    expect(e.earlier.lostWrites + e.earlier.changedWrites, elsewhere.out).toBe(d.writes)
+    expect(e.problems[0], elsewhere.out).toMatchObject({ earlier: true })
+    expect(elsewhere.code, elsewhere.out).toBe(5)
+  }, 180_000)
 })
 
 it('a --request read-back clause it cannot use is a usage error naming the flag and the entry', async () => {
