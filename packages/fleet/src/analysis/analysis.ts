@@ -222,9 +222,11 @@ export class ScrapeSource implements MetricsSource {
     const slowInFlight = this.#signal ? this.#signal.inFlightOlderThan(this.#maxP99Ms) : 0
     const base: SequentialCounts = { requests: d.requests, errors: d.errors, slow: Math.max(0, d.requests - fast), slowAboveMs: le * 1000, routerErrors, slowInFlight, p99Seconds: histogramQuantile(0.99, d.buckets), buckets: d.buckets }
     if (aboveMs !== undefined) {
-      const within = Number.isFinite(aboveMs) ? (d.buckets.find((b) => Math.abs(b.le * 1000 - aboveMs) < 1e-6)?.count ?? d.requests) : d.requests
-      const inFlight = this.#signal && Number.isFinite(aboveMs) ? this.#signal.inFlightOlderThan(aboveMs) : 0
-      Object.assign(base, { above: { aboveMs, slow: Math.max(0, d.requests - within), slowInFlight: inFlight } })
+      // the stable's bucket, or (a revision with other buckets) the canary's next one up: never none
+      const at = slowBucket(now.buckets.keys(), aboveMs / 1000)
+      const within = Number.isFinite(at) ? (d.buckets.find((b) => b.le === at)?.count ?? d.requests) : d.requests
+      const inFlight = this.#signal && Number.isFinite(at) ? this.#signal.inFlightOlderThan(at * 1000) : 0
+      Object.assign(base, { above: { aboveMs: at * 1000, slow: Math.max(0, d.requests - within), slowInFlight: inFlight } })
     }
     if (scraped === 0 && failedNow) return { ...base, error: `no instance could be scraped: ${this.scraper.lastError ?? 'no targets'}` }
     return base
