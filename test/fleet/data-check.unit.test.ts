@@ -2,6 +2,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { readBack, WriteLedger } from '#fleet/load/data-check.js'
+import { startLoadGenerator } from '#fleet/load/generator.js'
 import { deployChecks } from '#fleet/report/checks.js'
 import { EXIT_CODES, exitCodeFor, verdictWord } from '#fleet/report/report.js'
 import { parseRequestSpec, resolveRecheckWrites } from '#fleet/options/requests.js'
@@ -36,6 +37,29 @@ describe('data check', () => {
     ledger.answer(1, 'r-5', 503, undefined)
     expect(ledger.writes).toEqual([{ entry: 1, value: 'r-1', id: 1 }, { entry: 1, value: 'r-3', id: undefined }])
     expect(ledger.untracked).toBe(1)
+  })
+
+  it("the load generator hands a response's body to the requests that ask for it, and only to them", async () => {
+    server = http.createServer((req, res) => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: req.url!.slice(1) })))
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+    const got: Array<[number, number, string | undefined]> = []
+    const g = startLoadGenerator({
+      url,
+      connections: 2,
+      pace: { thinkMs: 0 },
+      durationMs: 10_000,
+      maxRequestsPerConnection: 10,
+      request: ({ sequence }) => ({
+        path: `/${sequence}`,
+        ...(sequence % 2 === 0 ? { onResponse: (status: number, body: Buffer | undefined) => got.push([sequence, status, body?.toString()]) } : {}),
+        ...(sequence % 4 === 0 ? { statusOnly: true } : {}),
+      }),
+    })
+    const run = await g.done
+    expect(run.ok).toBe(20)
+    expect(got.map(([n]) => n).sort((a, b) => a - b)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18])
+    for (const [n, status, body] of got) expect([n, status, body]).toEqual([n, 201, n % 4 === 0 ? undefined : JSON.stringify({ id: String(n) })])
   })
 
   it('reads every write back: verified, lost, changed, unverified, adding up to the writes', async () => {
