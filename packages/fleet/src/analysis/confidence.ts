@@ -52,11 +52,18 @@ export function confidenceInterval(n: number, k: number, alpha: number, prior: P
   return { lower: bound(n, k, alpha, prior, 'lower'), upper: bound(n, k, alpha, prior, 'upper') }
 }
 
+/** One end of the confidence sequence's interval at (n, k), level 1 − α. */
+export function confidenceBound(n: number, k: number, alpha: number, side: 'lower' | 'upper', prior: Prior = PRIOR): number {
+  return bound(n, k, alpha, prior, side)
+}
+
+const PRIOR_LOG_BETA = logBeta(PRIOR.a, PRIOR.b)
+
 function bound(n: number, k: number, alpha: number, prior: Prior, side: 'lower' | 'upper'): number {
   if (n <= 0) return side === 'lower' ? 0 : 1
   if (side === 'lower' ? k <= 0 : k >= n) return side === 'lower' ? 0 : 1
   const limit = Math.log(1 / alpha)
-  const mixture = logBeta(prior.a + k, prior.b + n - k) - logBeta(prior.a, prior.b)
+  const mixture = logBeta(prior.a + k, prior.b + n - k) - (prior === PRIOR ? PRIOR_LOG_BETA : logBeta(prior.a, prior.b))
   const inside = (p: number): boolean => mixture - logLikelihood(n, k, p) < limit
   // ln M_n(p) is convex with its minimum at k/n: a bisection between k/n and the edge, to 1e-11
   const edge = side === 'lower' ? 1e-12 : 1 - 1e-12
