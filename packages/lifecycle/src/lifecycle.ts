@@ -247,7 +247,7 @@ export class Lifecycle {
       if (this.shed(res)) return
       if (metrics !== undefined) {
         const start = performance.now()
-        res.once('finish', () => metrics.observe(req.method ?? 'GET', routeOf(req), res.statusCode, (performance.now() - start) / 1000))
+        res.on('finish', () => metrics.observe(req.method ?? 'GET', routeOf(req), res.statusCode, (performance.now() - start) / 1000))
       }
       return handler(req, res)
     }

@@ -94,16 +94,22 @@ export function createMetrics(
     new promClient.Counter({ name: `${prefix}lifecycle_connections_force_closed_total`, help: 'Connections destroyed because the shutdown timeout ran out (0 after a clean drain)', registers }),
   ) as promClient.Counter
 
-  const children = new Map<string, Observer>()
+  // route → method → status code → observer: the route and method strings are the same objects
+  // on every request (the framework's route template, the parser's method table), so each lookup
+  // reuses a cached hash; a joined key would build and hash a new string per request.
+  const children = new Map<string, Map<string, Map<number, Observer>>>()
 
   return {
     registry,
     observe(method, route, statusCode, seconds) {
-      const key = method + ' ' + statusCode + ' ' + route
-      let observer = children.get(key)
+      let byMethod = children.get(route)
+      if (byMethod === undefined) children.set(route, (byMethod = new Map()))
+      let byStatus = byMethod.get(method)
+      if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()))
+      let observer = byStatus.get(statusCode)
       if (observer === undefined) {
         observer = child(method, route, String(statusCode))
-        children.set(key, observer)
+        byStatus.set(statusCode, observer)
       }
       observer.observe(seconds)
     },

@@ -25,7 +25,8 @@ export function expressLifecycle(app: Express, options?: LifecycleOptions): Life
     if (lifecycle.shed(res)) return
     if (metrics !== undefined) {
       const start = performance.now()
-      res.once('finish', () => metrics.observe(req.method, routeOf(req), res.statusCode, (performance.now() - start) / 1000))
+      // 'finish' comes once per response: on(), not once(), which wraps the listener per request
+      res.on('finish', () => metrics.observe(req.method, routeOf(req), res.statusCode, (performance.now() - start) / 1000))
     }
     next()
   })
