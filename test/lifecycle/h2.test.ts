@@ -89,6 +89,27 @@ describe.each(variants)('HTTP/2 ($name)', ({ name, env, scheme }) => {
   })
 })
 
+describe.each(variants)('HTTP/2 ($name): a session opened during the delay', ({ env, scheme }) => {
+  it('has its streams answered, not held unprocessed until the final GOAWAY refuses them', async () => {
+    const f = await startFixture(HTTP_FIXTURE, { ...env(), DRAIN_DELAY_MS: '1500' }, LISTENING)
+    const before = await connect(`${scheme}://127.0.0.1:${f.port}`)
+    before.on('error', () => {})
+    expect(await get(before, '/')).toEqual({ kind: 'ok' }) // the server has this session
+    const announced = new Promise((resolve) => before.once('goaway', resolve))
+    f.signal('SIGTERM')
+    await announced // the drain has started
+    const during = await connect(`${scheme}://127.0.0.1:${f.port}`)
+    during.on('error', () => {})
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () => get(during, '/slow?ms=50')))
+    // a GOAWAY sent before the session's first stream arrived made nghttp2 hold every stream of it
+    // for the rest of the delay, then refuse them all
+    expect(count(outcomes)).toEqual({ ok: 5, refused: 0, lost: 0 })
+    expect((await f.exited).code).toBe(0)
+    before.destroy()
+    during.destroy()
+  })
+})
+
 describe('HTTP/2 under continuous load (secure)', () => {
   /**
    * 50 concurrent streams from Node's http2 client to A until A has exited. A session that got a

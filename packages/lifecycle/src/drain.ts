@@ -201,8 +201,10 @@ export class ServerTracker {
       this.#sessions.delete(session)
       this.#settle()
     })
-    // A session opened during the drain serves what it is sent, and learns at once that it should move.
-    if (this.#phase === 'delay') goawayAnnounce(session)
+    // A session opened during the drain serves what it is sent, and learns with its first stream
+    // that it should move: not before, since streams that reach nghttp2 after any GOAWAY went out
+    // wait unprocessed until the final one refuses them (docs/architecture.md, "HTTP/2").
+    if (this.#phase === 'delay') session.once('stream', () => goawayAnnounce(session))
     else if (this.#phase === 'closing') session.once('stream', () => session.close())
   }
 
