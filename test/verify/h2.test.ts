@@ -88,6 +88,30 @@ describe('verify --http2 client: what it counts (an h2c server in this process m
     expect(r.refusedStreamsRetried).toBe(r.requests - 1)
   })
 
+  it('through the CLI: refused streams retried are reported (text and JSON), not dropped, exit 0', async () => {
+    const server = http2.createServer()
+    const perSession = new WeakMap<http2.ServerHttp2Session, number>()
+    server.on('stream', (stream) => {
+      const n = (perSession.get(stream.session!) ?? 0) + 1
+      perSession.set(stream.session!, n)
+      stream.on('error', () => {})
+      if (n === 2) return stream.close(NGHTTP2_REFUSED_STREAM)
+      answer(stream)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    stops.push(() => new Promise((resolve) => server.close(() => resolve())))
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-verify-h2-cli-'))
+    const jsonFile = path.join(dir, 'verify.json')
+    const { code, stdout } = await runCli([ZERODROP_CLI, 'verify', '--http2', '--url', `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, '--rate', '50', '--connections', '2',
+      '--lead-ms', '300', '--tail-ms', '300', '--json', jsonFile, '--', 'true'])
+    const json = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as VerifyJson
+    expect(code, stdout).toBe(0)
+    expect(json).toMatchObject({ protocol: 'h2c', dropped: 0 })
+    expect(json.refusedStreamsRetried).toBeGreaterThan(0)
+    expect(stdout).toMatch(new RegExp(`streams +${json.refusedStreamsRetried} requests retried on a new session`))
+    expect(stdout).toMatch(/over 2 h2c sessions/)
+  })
+
   it('a stream refused again on the retry is a drop (refused)', async () => {
     const r = await load((stream) => stream.close(NGHTTP2_REFUSED_STREAM), 400)
     expect(r.requests).toBeGreaterThan(3)
@@ -181,17 +205,15 @@ async function h2Rollout(secure: boolean, naive: Record<string, string> = {}): P
 }
 
 describeWithTool('haproxy', 'zerodrop verify --http2: a rolling restart of the lifecycle\'s h2 server behind HAProxy (TCP mode)', () => {
-  it.each([['h2c (cleartext, prior knowledge)', false], ['h2 (TLS, ALPN, --insecure)', true]] as const)('%s: zero dropped; refused streams retried and counted apart', async (_label, secure) => {
+  it.each([['h2c (cleartext, prior knowledge)', false], ['h2 (TLS, ALPN, --insecure)', true]] as const)('%s: zero dropped; any refused stream retried and counted apart', async (_label, secure) => {
     const r = await h2Rollout(secure)
     expect(r.json.dropped, r.stdout).toBe(0)
     expect(r.code, r.stdout).toBe(0)
     expect(r.json.protocol).toBe(secure ? 'h2' : 'h2c')
     expect(r.json.ok).toBe(r.json.requests)
     expect(r.json.requests).toBeGreaterThan(200)
-    // the refusals here: sessions opened to v1 during the 1 s lag (HAProxy alternates, so some are)
-    // get the drain's first GOAWAY at once and their streams are refused at the final one, then
-    // retried on a new session, which lands on v2
-    expect(r.json.refusedStreamsRetried, r.stdout).toBeGreaterThan(0)
+    // refusals here are the streams sent in the round trip after a GOAWAY: some runs have none (the
+    // CLI test against a refusing server above shows them retried and reported); each is counted
     expect(r.stdout).toMatch(new RegExp(`streams +${r.json.refusedStreamsRetried} requests retried on a new session`))
   })
 
