@@ -23,7 +23,7 @@ import path from 'node:path'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { deploy } from '@zerodrop/fleet'
+import { deploy, formatReport } from '@zerodrop/fleet'
 
 const server = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 const migrateJs = fileURLToPath(new URL('../dist/migrate.js', import.meta.url))
@@ -128,6 +128,8 @@ async function step({ name, from, to, db, postDeploy = false, earlier = [] }) {
   }
   log(`\n=== ${name}: ${from} → ${to} (${databaseKind})\n`)
   const report = await deploy({ ...deployOptions, from: command(from, db.url), to: command(to, db.url), recheckWrites: earlier, afterRollout, onProgress })
+  // a step of the safe sequence that dropped: say what, where and when (the report's failure lines)
+  if (report.dropped > 0 && name !== 'breaking') console.error(`\n=== ${name} dropped ${report.dropped}: the deploy's report\n${formatReport(report)}`)
   const d = report.dataCheck
   if (d === undefined) throw new Error(`${name}: the deploy's report has no data check (expected one for ${WRITE})`)
   return {
