@@ -14,6 +14,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { BENCH_DIR, LOAD_CPU, startChild } from './proc.mjs'
 import { LABELS } from './configs.mjs'
+import { diffFunctions, perFunction } from './callgrind.mjs'
 
 export const VALGRIND = spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status === 0
 // --single-threaded: V8 compiles and collects on the main thread. Its background threads otherwise
@@ -24,6 +25,7 @@ export const NODE_FLAGS = ['--hash-seed=1', '--random-seed=1', '--single-threade
 const PERF_MAP = process.env.ZERODROP_BENCH_PERF_MAP === '1'
 /** |N1 figure / N2 figure − 1| above this: tier-up was still running inside the counted window. */
 export const STEADY_TOLERANCE = 0.01
+const WARMUP_CHUNK = 1000
 
 export function closedLoop(url, count, connections) {
   return new Promise((resolve, reject) => {
@@ -49,7 +51,7 @@ async function countOne(name, o, dir, log) {
   const s = startChild(`${BENCH_DIR}servers/${name}.mjs`, {
     wrap: ['valgrind', '--tool=callgrind', '--dump-before=uv_loadavg', `--callgrind-out-file=${out}`],
     nodeArgs: PERF_MAP ? [...NODE_FLAGS, '--perf-basic-prof'] : NODE_FLAGS,
-    readyTimeoutMs: 300_000,
+    readyTimeoutMs: 900_000, // valgrind starting node on a busy 2-core machine, ten at a time
   })
   const t0 = performance.now()
   try {
@@ -59,8 +61,12 @@ async function countOne(name, o, dir, log) {
     const secs = []
     for (const n of phases) {
       const t = performance.now()
-      const r = await closedLoop(url, n, o.connections)
-      if (r.ok !== n) throw new Error(`${name}: ${n} requests sent, ${r.ok} answered 200`)
+      // in chunks, so each client run stays well inside its timeout while tier-up is slow
+      for (let left = n; left > 0; left -= WARMUP_CHUNK) {
+        const k = Math.min(left, WARMUP_CHUNK)
+        const r = await closedLoop(url, k, o.connections)
+        if (r.ok !== k) throw new Error(`${name}: ${k} requests sent, ${r.ok} answered 200`)
+      }
       secs.push((performance.now() - t) / 1000)
       await s.call('mark', undefined, 120_000)
     }
@@ -81,6 +87,24 @@ async function countOne(name, o, dir, log) {
     }
   } finally {
     await s.stop()
+  }
+}
+
+/**
+ * Where each configuration's extra instructions go: the functions whose exclusive count per
+ * request grew most over its group's bare baseline (counted phases, JIT frames named when the
+ * run had perf maps), kept in the row as `profileTop` for the report's missed targets.
+ */
+export function profileDiffs(groups, n, top = 6) {
+  for (const g of groups) {
+    const base = g.rows.find((r) => r.baseline)
+    if (!base?.profile || !fs.existsSync(base.profile)) continue
+    const a = perFunction(base.profile, n, { map: base.perfMap })
+    for (const r of g.rows) {
+      if (r.baseline || !r.profile || !fs.existsSync(r.profile)) continue
+      r.profileTop = diffFunctions(a, perFunction(r.profile, n, { map: r.perfMap }), top)
+        .map((d) => ({ fn: d.fn, base: Math.round(d.base), variant: Math.round(d.variant) }))
+    }
   }
 }
 
@@ -120,5 +144,6 @@ export async function runInstructions(o, log) {
       instructionsRatio: by[n].instructionsPerReq / by[g.baseline].instructionsPerReq,
     })),
   }))
-  return { measured: true, method: { tool: 'valgrind --tool=callgrind (user-space instructions, all threads)', nodeFlags: NODE_FLAGS, steadyTolerance: STEADY_TOLERANCE, ...c }, dumps: dir, groups }
+  profileDiffs(groups, c.n2 - c.n1)
+  return { measured: true, method: { tool: 'valgrind --tool=callgrind (user-space instructions, all threads)', nodeFlags: NODE_FLAGS, steadyTolerance: STEADY_TOLERANCE, chunk: WARMUP_CHUNK, ...c }, dumps: dir, groups }
 }

@@ -57,7 +57,7 @@ const NODE_FLAGS_TEXT = '--hash-seed=1 --random-seed=1 --single-threaded'
 function instructionsTable(results, L) {
   const ins = results.instructions
   const m = ins.method
-  L.push(`Instructions per request (\`${m.tool}\`, node ${m.nodeFlags.join(' ')}, V8 otherwise at its defaults): closed-loop load over ${m.connections} keep-alive connection from a separate process not under valgrind; ${m.warmup} warm-up requests, then the counters are dumped after N1 = ${m.n1} and N2 = ${m.n2} more, and the figure is (count at N2 − count at N1) / (N2 − N1). User-space instructions only, every thread of the server (V8's compiler and GC threads too); the kernel's share is the same for every configuration and not counted. In brackets: the ratio widened by the A/A control's distance from 1 (the run's noise floor). "N1 phase" is the per-request count over the N1 phase, the check that JIT tier-up was over: a row where it differs from the figure by more than ${fmt((m.steadyTolerance ?? 0.01) * 100)} % is marked *not steady*, and a target judged on it is not resolved.`)
+  L.push(`Instructions per request (\`${m.tool}\`, node ${m.nodeFlags.join(' ')}, V8 otherwise at its defaults): closed-loop load over ${m.connections} keep-alive connection (a new one every ${m.chunk ?? m.n2} requests) from a separate process not under valgrind; ${m.warmup} warm-up requests, then the counters are dumped after N1 = ${m.n1} and N2 = ${m.n2} more, and the figure is (count at N2 − count at N1) / (N2 − N1). User-space instructions only, every thread of the server (V8's compiler and GC threads too); the kernel's share is the same for every configuration and not counted. In brackets: the ratio widened by the A/A control's distance from 1 (the run's noise floor). "N1 phase" is the per-request count over the N1 phase, the check that JIT tier-up was over: a row where it differs from the figure by more than ${fmt((m.steadyTolerance ?? 0.01) * 100)} % is marked *not steady*, and a target judged on it is not resolved.`)
   L.push('')
   const cpuCol = (server) => {
     const r = find(results.overhead ?? [], server)
@@ -71,6 +71,28 @@ function instructionsTable(results, L) {
       L.push(row([r.baseline ? `**${r.label}**` : r.control ? `*${r.label}*` : r.label, fmt(r.instructionsPerReq), `${fmt(r.instructionsPerReqN1)}${isSteady(r, m.steadyTolerance) ? '' : ' (*not steady*)'}`, r.baseline ? '1' : r.control ? fmt(r.instructionsRatio, 3) : `${fmt(ir.ratio, 3)} (${fmt(ir.lo, 3)}–${fmt(ir.hi, 3)})`, cpuCol(r.server), fmt(r.reqPerS)]))
     }
   }
+  L.push('')
+}
+
+/**
+ * For every instruction target not met: the functions that grew most over bare, from the same
+ * run's callgrind dumps (exclusive instructions per request; `JS:*` frames are optimised code).
+ */
+function missedProfiles(results, L) {
+  const ins = results.instructions
+  if (!ins?.measured) return
+  const lines = []
+  for (const t of targets(results)) {
+    if (!t.server || t.met === 'yes' || t.met === null) continue
+    const r = find(ins.groups, t.server)
+    if (!r?.profileTop?.length) continue
+    const top = r.profileTop.map((d) => `+${fmt(d.variant - d.base)} \`${d.fn.replace(/`/g, "'")}\``).join(', ')
+    lines.push(`- ${t.name} (${t.met === 'no' ? 'missed' : t.met}): ${fmt(r.instructionsPerReq - find(ins.groups, ins.groups.find((g) => g.rows.includes(r)).baseline).instructionsPerReq)} instructions per request over bare; largest increases: ${top}`)
+  }
+  if (lines.length === 0) return
+  L.push('Where the instructions go, for every instruction target not met (callgrind, the counted phase against the bare server\'s, exclusive instructions per request; `JS:*` is optimised JavaScript, `Builtins_*` V8\'s own code):')
+  L.push('')
+  L.push(...lines)
   L.push('')
 }
 
@@ -104,12 +126,14 @@ export function targets(results) {
     const r = (server) => instructionRatio(ig, server, ins.method.steadyTolerance)
     const aa = r('fastify-control')
     if (aa) plain('A/A control (bare Fastify, second process) instructions/request', aa.ratio, '0.98–1.02', aa.ratio >= 0.98 && aa.ratio <= 1.02 && aa.steady, '×')
-    if (r('fastify-zerodrop')) bound('Fastify + zerodrop (probes, drain) instructions/request vs bare', r('fastify-zerodrop'), 1.03)
-    if (r('fastify-zerodrop-metrics')) bound('Fastify + zerodrop with metrics instructions/request vs bare', r('fastify-zerodrop-metrics'), 1.08)
-    if (r('fastify-zerodrop-metrics') && r('fastify-metrics')) versus('Fastify + zerodrop with metrics instructions/request below fastify-metrics', r('fastify-zerodrop-metrics'), r('fastify-metrics'))
-    if (r('express-zerodrop-metrics')) bound('Express + zerodrop with metrics instructions/request vs bare', r('express-zerodrop-metrics'), 1.05)
-    if (r('express-zerodrop-metrics') && r('express-prom-bundle')) versus('Express + zerodrop with metrics instructions/request below express-prom-bundle', r('express-zerodrop-metrics'), r('express-prom-bundle'))
-    if (r('http-zerodrop')) bound('node:http + zerodrop (probes, drain) instructions/request vs bare', r('http-zerodrop'), 1.03)
+    // the configuration a target is judged on, for its profile lines below the table
+    const tag = (server) => { out.at(-1).server = server }
+    if (r('fastify-zerodrop')) { bound('Fastify + zerodrop (probes, drain) instructions/request vs bare', r('fastify-zerodrop'), 1.03); tag('fastify-zerodrop') }
+    if (r('fastify-zerodrop-metrics')) { bound('Fastify + zerodrop with metrics instructions/request vs bare', r('fastify-zerodrop-metrics'), 1.08); tag('fastify-zerodrop-metrics') }
+    if (r('fastify-zerodrop-metrics') && r('fastify-metrics')) { versus('Fastify + zerodrop with metrics instructions/request below fastify-metrics', r('fastify-zerodrop-metrics'), r('fastify-metrics')); tag('fastify-zerodrop-metrics') }
+    if (r('express-zerodrop-metrics')) { bound('Express + zerodrop with metrics instructions/request vs bare', r('express-zerodrop-metrics'), 1.05); tag('express-zerodrop-metrics') }
+    if (r('express-zerodrop-metrics') && r('express-prom-bundle')) { versus('Express + zerodrop with metrics instructions/request below express-prom-bundle', r('express-zerodrop-metrics'), r('express-prom-bundle')); tag('express-zerodrop-metrics') }
+    if (r('http-zerodrop')) { bound('node:http + zerodrop (probes, drain) instructions/request vs bare', r('http-zerodrop'), 1.03); tag('http-zerodrop') }
   }
   const px = results.proxies
   if (px?.measured) {
@@ -274,6 +298,8 @@ export function markdown(results) {
   L.push(row(['---', '---:', '---', '---']))
   for (const t of targets(results)) L.push(targetRow(t, 2))
   L.push('')
+  missedProfiles(results, L)
+  L.push('')
   return L.join('\n')
 }
 
@@ -399,6 +425,8 @@ export function readmeSection(results) {
   L.push(row(['target', 'measured', 'limit', 'met']))
   L.push(row(['---', '---:', '---', '---']))
   for (const t of targets(results)) L.push(targetRow(t, 1))
+  L.push('')
+  missedProfiles(results, L)
   L.push('')
   return L.join('\n')
 }
