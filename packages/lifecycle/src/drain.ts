@@ -203,8 +203,9 @@ export class ServerTracker {
     })
     // A session opened during the drain serves what it is sent, and learns with its first stream
     // that it should move: not before, since streams that reach nghttp2 after any GOAWAY went out
-    // wait unprocessed until the final one refuses them (docs/architecture.md, "HTTP/2").
-    if (this.#phase === 'delay') session.once('stream', () => goawayAnnounce(session))
+    // wait unprocessed until the final one refuses them (docs/architecture.md, "HTTP/2"); and not
+    // from inside nghttp2's callback, with the rest of the client's frames still being read.
+    if (this.#phase === 'delay') session.once('stream', () => setImmediate(goawayAnnounce, session))
     else if (this.#phase === 'closing') session.once('stream', () => session.close())
   }
 
