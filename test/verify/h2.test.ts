@@ -182,6 +182,17 @@ async function h2Rollout(secure: boolean, naive: Record<string, string> = {}): P
   })
   await waitFor('HAProxy to forward h2', 15_000, async () => (await readyz(`${secure ? 'https' : 'http'}://127.0.0.1:${lbPort}`)) === 200, 50)
   const pidsFile = path.join(dir, 'pids')
+  // v2 is started detached by the rollout script, which records its pid: killed here, pass or fail
+  stops.push(async () => {
+    const pids = fs.existsSync(pidsFile) ? fs.readFileSync(pidsFile, 'utf8').split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0) : []
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // gone already
+      }
+    }
+  })
   const plan = path.join(dir, 'plan.json')
   fs.writeFileSync(plan, JSON.stringify({
     demo: FIXTURE,
