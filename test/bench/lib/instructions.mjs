@@ -26,6 +26,8 @@ const PERF_MAP = process.env.ZERODROP_BENCH_PERF_MAP === '1'
 /** |N1 figure / N2 figure − 1| above this: tier-up was still running inside the counted window. */
 export const STEADY_TOLERANCE = 0.01
 const WARMUP_CHUNK = 1000
+/** Failed requests (resets) tolerated per server; each is counted in its row's `failedRequests`. */
+const MAX_FAILED = 20
 
 export function closedLoop(url, count, connections) {
   return new Promise((resolve, reject) => {
@@ -59,13 +61,18 @@ async function countOne(name, o, dir, log) {
     const url = `http://127.0.0.1:${info.port}/`
     const phases = [o.warmup, o.n1, o.n2 - o.n1]
     const secs = []
+    let failed = 0
     for (const n of phases) {
       const t = performance.now()
-      // in chunks, so each client run stays well inside its timeout while tier-up is slow
-      for (let left = n; left > 0; left -= WARMUP_CHUNK) {
-        const k = Math.min(left, WARMUP_CHUNK)
-        const r = await closedLoop(url, k, o.connections)
-        if (r.ok !== k) throw new Error(`${name}: ${k} requests sent, ${r.ok} answered 200`)
+      // In chunks, so each client run stays well inside its timeout while tier-up is slow; topped
+      // up to n answered requests: a server descheduled for longer than its keep-alive timeout
+      // (node:http's 5 s) runs its timers before it reads the next request and resets it.
+      let ok = 0
+      while (ok < n) {
+        const r = await closedLoop(url, Math.min(n - ok, WARMUP_CHUNK), o.connections)
+        ok += r.ok
+        failed += r.bad
+        if (failed > MAX_FAILED) throw new Error(`${name}: ${failed} requests not answered 200 (more than ${MAX_FAILED})`)
       }
       secs.push((performance.now() - t) / 1000)
       await s.call('mark', undefined, 120_000)
@@ -80,6 +87,7 @@ async function countOne(name, o, dir, log) {
       label: LABELS[name],
       instructionsPerReq: perReq,
       instructionsPerReqN1: i1 / o.n1,
+      failedRequests: failed,
       steady,
       reqPerS: (o.n2 - o.n1) / secs[2],
       profile: files[2],
