@@ -78,6 +78,17 @@ function instructionsTable(results, L) {
  * For every instruction target not met: the functions that grew most over bare, from the same
  * run's callgrind dumps (exclusive instructions per request; `JS:*` frames are optimised code).
  */
+/** A C++ frame without its parameters and template arguments; JS frames as they are. */
+function shortFn(fn) {
+  let f = fn.replace(/^\?\?\?:/, '').replace(/`/g, "'").replace(/\(anonymous namespace\)::/g, '')
+  if (f.startsWith('JS:')) return f
+  for (let prev = ''; prev !== f;) {
+    prev = f
+    f = f.replace(/<[^<>]*>/g, '')
+  }
+  return f.replace(/\([^()]*\)$/, '').replace(/^void /, '')
+}
+
 function missedProfiles(results, L) {
   const ins = results.instructions
   if (!ins?.measured) return
@@ -86,7 +97,7 @@ function missedProfiles(results, L) {
     if (!t.server || t.met === 'yes' || t.met === null) continue
     const r = find(ins.groups, t.server)
     if (!r?.profileTop?.length) continue
-    const top = r.profileTop.map((d) => `+${fmt(d.variant - d.base)} \`${d.fn.replace(/`/g, "'")}\``).join(', ')
+    const top = r.profileTop.map((d) => `+${fmt(d.variant - d.base)} \`${shortFn(d.fn)}\``).join(', ')
     lines.push(`- ${t.name} (${t.met === 'no' ? 'missed' : t.met}): ${fmt(r.instructionsPerReq - find(ins.groups, ins.groups.find((g) => g.rows.includes(r)).baseline).instructionsPerReq)} instructions per request over bare; largest increases: ${top}`)
   }
   if (lines.length === 0) return
