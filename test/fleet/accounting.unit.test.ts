@@ -64,6 +64,17 @@ describe('the load side cross-checks the router', () => {
     expect(a.dropped).toBe(3)
   })
 
+  it('the router may be short of the load by the requests the load saw reset on reused connections, and no more (l4 passing a reset on)', () => {
+    // 3 requests written on connections as the router reset them: the load counts them reset, the router never read them
+    const short = reckon(routerSaw({ requests: 97, ok: 94, failures: { lost: 3 } }), loadSaw({ sent: 90, ok: 87, reset: 2 }, { sent: 10, ok: 9, lost: 1, reset: 1 }), 'l4')
+    expect(short.crossCheck?.consistent, short.crossCheck?.note).toBe(true)
+    expect(short.dropped).toBe(3)
+    // one more missing request than the load's resets explain: inconsistent
+    const more = reckon(routerSaw({ requests: 96, ok: 93, failures: { lost: 3 } }), loadSaw({ sent: 90, ok: 87, reset: 2 }, { sent: 10, ok: 9, lost: 1, reset: 1 }), 'l4')
+    expect(more.crossCheck?.consistent).toBe(false)
+    expect(more.crossCheck?.note).toMatch(/the router missed some requests/)
+  })
+
   it('a drop the generator saw and the router missed makes it inconsistent, and the larger count is reported', () => {
     const a = reckon(routerSaw({ requests: 100, ok: 100 }), loadSaw({ sent: 100, ok: 96, reset: 3, timeout: 1 }))
     expect(a.crossCheck?.consistent).toBe(false)

@@ -59,6 +59,12 @@ export interface ExactLoadResult {
   readonly ok: number
   readonly non2xx: number
   readonly lost: number
+  /**
+   * Of `lost`, the requests sent on a reused keep-alive connection that was then reset: one the
+   * other side was resetting as it went out may never have been read by it (a router's count
+   * can be short by these, and no more).
+   */
+  readonly reset: number
   readonly refused: number
   readonly timeout: number
   readonly connectionClose: number
@@ -88,6 +94,7 @@ function toResult(r: LoadRun): ExactLoadResult {
     ok: r.ok,
     non2xx: r.non2xx,
     lost: r.lost + r.reset,
+    reset: r.reset,
     refused: r.refused,
     timeout: r.timeout,
     connectionClose: r.connectionClose,

@@ -46,6 +46,8 @@ export interface ExactSummary {
   readonly ok: number
   readonly non2xx: number
   readonly lost: number
+  /** of `lost`, sent on a reused connection that was then reset (absent in reports written before it) */
+  readonly reset?: number
   readonly refused: number
   readonly timeout: number
   readonly byVersion: Readonly<Record<string, number>>
@@ -211,6 +213,7 @@ function summarizeExact(r: ExactLoadResult, clients: number): ExactSummary {
     ok: r.ok,
     non2xx: r.non2xx,
     lost: r.lost,
+    reset: r.reset,
     refused: r.refused,
     timeout: r.timeout,
     byVersion: r.byVersion,

@@ -8,7 +8,7 @@ import {
 } from './framing.js'
 import type { RouterContext } from './context.js'
 import type { Endpoint, RouterEngine } from './types.js'
-import type { FailureCause } from './stats.js'
+import type { FailureCause, ResponseBucket } from './stats.js'
 import { listenRouter } from '../core/ports.js'
 
 const GATEWAY_TIMEOUT = Buffer.from(
@@ -16,6 +16,15 @@ const GATEWAY_TIMEOUT = Buffer.from(
   'latin1',
 )
 const EMPTY = Buffer.alloc(0)
+
+/**
+ * An upstream reset this soon after a complete 2xx response, with nothing sent by the client
+ * since, cost the client that response unless it had already read it: a reset passed on (as
+ * kube-proxy's NAT does) makes the client's kernel discard the bytes the client has not read.
+ * The router cannot see what the client read, so such a response is counted lost, not ok
+ * (docs/architecture.md, "Counting a drop"). A client that sent its next request had read it.
+ */
+export const RESET_AFTER_RESPONSE_MS = 1000
 
 /**
  * kube-proxy semantics: a client connection is pinned, when it is accepted, to one endpoint
@@ -127,6 +136,8 @@ class L4Connection {
   private tunnel = false
   /** the client half-closed (or closed): a reset after that does not cut anything it still wanted */
   private clientEnded = false
+  /** the last 2xx response, when nothing was outstanding after it and the client has sent nothing since */
+  private lastOk: { readonly at: number; readonly bucket: ResponseBucket } | null = null
 
   constructor(proxy: L4Proxy, client: net.Socket, endpoint: Endpoint) {
     this.proxy = proxy
@@ -167,6 +178,8 @@ class L4Connection {
     const { client, upstream } = this
     client.on('data', (chunk: Buffer) => {
       if (this.dead) return
+      // the client sent more after the last response: it had read it
+      this.lastOk = null
       if (this.framed) this.requests.push(chunk)
       if (upstream.destroyed || !upstream.writable) return
       if (!upstream.write(chunk)) {
@@ -217,7 +230,9 @@ class L4Connection {
     } else {
       this.proxy.ctx.stats.untrack(this.revision, first.id)
       this.proxy.ctx.stats.inFlight--
-      this.proxy.ctx.stats.response(this.revision, head.status, this.endpoint.id)
+      const bucket = this.proxy.ctx.stats.response(this.revision, head.status, this.endpoint.id)
+      const ok = head.status >= 200 && head.status < 300
+      this.lastOk = ok && this.outstanding.length === 0 ? { at: Date.now(), bucket } : null
     }
     if (head.status === 101) {
       this.tunnel = true
@@ -274,7 +289,16 @@ class L4Connection {
       return
     }
     const reset = this.fail('reset')
-    if (this.tunnel && !this.clientEnded && !this.clientClosed) {
+    const last = this.lastOk
+    this.lastOk = null
+    if (!this.tunnel && reset === 0 && last !== null && !this.clientEnded && Date.now() - last.at <= RESET_AFTER_RESPONSE_MS) {
+      // passed on below, the reset discards whatever of that response the client had not read yet
+      this.proxy.ctx.stats.okResponseLost(this.revision, last.bucket, this.endpoint.id)
+      this.log.warn(
+        { endpoint: this.endpoint.id, revision: this.revision, code: err.code, msAfterResponse: Date.now() - last.at },
+        'upstream reset right after a complete response: passed on, the reset discards it at a client that had not read it yet, so it is counted lost; the instance should close connections with a FIN (end()), not a reset',
+      )
+    } else if (this.tunnel && !this.clientEnded && !this.clientClosed) {
       this.proxy.ctx.stats.brokenTunnel(this.revision)
       this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, code: err.code }, 'upstream reset a tunnel the client still had open, dropped')
     } else this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, code: err.code, reset }, 'upstream connection reset')

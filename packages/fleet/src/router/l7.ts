@@ -6,12 +6,24 @@ import type { Endpoint, RouterEngine } from './types.js'
 import type { FailureCause } from './stats.js'
 import { listenRouter } from '../core/ports.js'
 import { proxyUpgrade } from './upgrade.js'
+import { RESET_AFTER_RESPONSE_MS } from './l4.js'
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones proxies drop too. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 
 /** The last socket-level error of each pooled upstream socket: tells a reset from a clean close. */
 const socketErrors = new WeakMap<Duplex, NodeJS.ErrnoException>()
+
+/** Each pooled upstream socket between a response and its next request: the client connection it answered, and when. */
+const lastServed = new WeakMap<Duplex, { readonly client: net.Socket; readonly at: number }>()
+
+/**
+ * Client connections whose last response came from an upstream connection that was reset right
+ * after it: the response was read in full and delivered (an ingress does not pass a reset on),
+ * and the client connection is ended cleanly — its next response says `Connection: close`, then
+ * a FIN — never cut, and never closed while the client may be sending on it.
+ */
+const closeAfterNext = new WeakSet<net.Socket>()
 
 /**
  * One per endpoint: a keep-alive pool that behaves like nginx's upstream `keepalive`: the most
@@ -34,7 +46,11 @@ class IngressAgent extends http.Agent {
     this.opened()
     const socket = net.createConnection(options as net.NetConnectOpts)
     socket.setNoDelay(true)
-    socket.on('error', (err: NodeJS.ErrnoException) => socketErrors.set(socket, err))
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      socketErrors.set(socket, err)
+      const served = lastServed.get(socket)
+      if (served !== undefined && Date.now() - served.at <= RESET_AFTER_RESPONSE_MS && !served.client.destroyed) closeAfterNext.add(served.client)
+    })
     return socket
   }
 
@@ -155,7 +171,7 @@ export class L7Proxy implements RouterEngine {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const { stats, options, pool } = this.ctx
     const log = options.logger
-    if (this.closing) res.shouldKeepAlive = false
+    if (this.closing || closeAfterNext.has(req.socket)) res.shouldKeepAlive = false
     const endpoint = pool.pick()
     if (endpoint === undefined) {
       stats.noEndpoint('request')
@@ -202,6 +218,7 @@ export class L7Proxy implements RouterEngine {
     })
     up.on('socket', (s) => {
       upstreamSocket = s
+      lastServed.delete(s)
     })
     up.on('timeout', () => {
       fail('timeout', {})
@@ -216,10 +233,14 @@ export class L7Proxy implements RouterEngine {
       if (upRes.statusMessage) res.statusMessage = upRes.statusMessage
       const headers = forwardResponseHeaders(upRes)
       headers.push('x-zerodrop-endpoint', endpoint.id)
-      if (this.closing) res.shouldKeepAlive = false
+      if (this.closing || closeAfterNext.has(req.socket)) res.shouldKeepAlive = false
       res.writeHead(status, headers)
       upRes.on('error', (err: NodeJS.ErrnoException) => fail(classify(err, upstreamSocket), { code: err.code, err: err.message, during: 'body' }))
       upRes.on('aborted', () => fail(classify(new Error('aborted'), upstreamSocket), { during: 'body' }))
+      // the upstream socket goes back to the pool now (its next request's 'socket' event comes on a later tick)
+      upRes.once('end', () => {
+        if (upstreamSocket !== null) lastServed.set(upstreamSocket, { client: req.socket, at: Date.now() })
+      })
       res.on('finish', () => {
         if (settled) return
         stats.response(revision, status, endpoint.id)

@@ -13,7 +13,14 @@ const MAX_BUCKETS = 3600
 
 interface Bucket {
   t: number
-  byRevision: Record<string, { requests: number; ok: number; failed: number }>
+  byRevision: Record<string, ResponseBucket>
+}
+
+/** One revision's counts in one second. */
+export interface ResponseBucket {
+  requests: number
+  ok: number
+  failed: number
 }
 
 export function emptyRevisionStats(): RevisionStats {
@@ -143,8 +150,11 @@ export class StatsRecorder {
     this.bucket(revision).requests++
   }
 
-  /** `instance`: the endpoint that answered, so a non-2xx can be placed on its lane */
-  response(revision: string, status: number, instance?: string): void {
+  /**
+   * `instance`: the endpoint that answered, so a non-2xx can be placed on its lane. Returns the
+   * per-second bucket it was counted in, for `okResponseLost`.
+   */
+  response(revision: string, status: number, instance?: string): ResponseBucket {
     const c = statusClass(status)
     this.rev(revision).responses[c]++
     this.total.responses[c]++
@@ -155,6 +165,23 @@ export class StatsRecorder {
       b.failed++
       this.record('non-2xx', revision, instance, 1, status)
     }
+    return b
+  }
+
+  /**
+   * A 2xx response already counted (`response`, which returned `bucket`) turns out not to have
+   * been delivered: l4, the upstream reset the connection right after it, and the reset, passed
+   * on, makes the client's kernel discard what the client had not read yet. It moves from 2xx to
+   * lost, in its revision, the total and the second it was counted in.
+   */
+  okResponseLost(revision: string, bucket: ResponseBucket, instance?: string): void {
+    this.rev(revision).responses['2xx']--
+    this.total.responses['2xx']--
+    this.rev(revision).failures.lost++
+    this.total.failures.lost++
+    bucket.ok--
+    bucket.failed++
+    this.record('lost', revision, instance, 1)
   }
 
   failure(revision: string, cause: FailureCause, count = 1, instance?: string): void {
