@@ -129,6 +129,12 @@ class L4Connection {
   private upstreamEnded = false
   private framed = true
   private dead = false
+  /**
+   * Dead, but the client may still write before it learns so (a reset or 504 on its way): what a
+   * request read then is counted as, since it cannot be forwarded — `reset` when the client is
+   * reset, `lost` when it gets a FIN. null: the client is gone, nothing more comes.
+   */
+  private deadCause: FailureCause | null = null
   private lastUpstreamData = 0
   private clientClosed = false
   private upstreamClosed = false
@@ -177,7 +183,11 @@ class L4Connection {
     this.connected = true
     const { client, upstream } = this
     client.on('data', (chunk: Buffer) => {
-      if (this.dead) return
+      if (this.dead) {
+        // still parsed, so a request written into a dying connection is counted, not lost track of
+        if (this.deadCause !== null && this.framed) this.requests.push(chunk)
+        return
+      }
       // the client sent more after the last response: it had read it
       this.lastOk = null
       if (this.framed) this.requests.push(chunk)
@@ -209,6 +219,12 @@ class L4Connection {
   private onRequest(head: RequestHead): void {
     const stats = this.proxy.ctx.stats
     stats.request(this.revision)
+    if (this.dead) {
+      const cause = this.deadCause ?? 'lost'
+      stats.failure(this.revision, cause, 1, this.endpoint.id)
+      this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, method: head.method, cause }, 'request sent on a connection already failing, not forwarded')
+      return
+    }
     if (this.upstreamEnded) {
       // the instance already closed its side: this request cannot be answered
       stats.failure(this.revision, 'lost', 1, this.endpoint.id)
@@ -303,6 +319,7 @@ class L4Connection {
       this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, code: err.code }, 'upstream reset a tunnel the client still had open, dropped')
     } else this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, code: err.code, reset }, 'upstream connection reset')
     this.dead = true
+    this.deadCause = 'reset'
     this.resetClient()
   }
 
@@ -343,6 +360,7 @@ class L4Connection {
     const n = this.fail('timeout')
     this.log.warn({ endpoint: this.endpoint.id, revision: this.revision, timeout: n }, 'upstream response timeout')
     this.dead = true
+    this.deadCause = answerable ? 'lost' : 'reset'
     this.upstream.destroy()
     if (this.client.destroyed) return
     if (answerable) this.client.end(GATEWAY_TIMEOUT)
