@@ -196,6 +196,23 @@ describe('metrics', () => {
     expect(text).not.toMatch(/users\/1/)
   })
 
+  it('Fastify: a route\'s own onResponse hooks still run, and HEAD is recorded once under its template', async () => {
+    const registry = new Registry()
+    const app = Fastify({ logger: false })
+    await app.register(fastifyLifecycle, { signals: [], exit: false, logger: quiet, metrics: { registry, defaultMetrics: false } })
+    let own = 0
+    app.get('/a', { onResponse: async () => { own++ } }, async () => ({ ok: true }))
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    cleanups.push(() => { app.server.closeAllConnections(); return app.close() })
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+    await get(`${url}/a`)
+    await fetch(`${url}/a`, { method: 'HEAD' })
+    const text = (await get(`${url}/metrics`)).body
+    expect(own).toBe(2)
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/a",status_code="200"\} 1\n/)
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="HEAD",route="\/a",status_code="200"\} 1\n/)
+  })
+
   it('Express: route label is the template (with the router mount path)', async () => {
     const registry = new Registry()
     const app = express()
