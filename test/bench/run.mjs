@@ -39,8 +39,11 @@ if (values.merge && values.render) {
       if (r[key] !== undefined && (r[key].measured !== false || merged[key] === undefined)) {
         // instructions from partial runs (ZERODROP_BENCH_GROUPS): their groups side by side
         if (key === 'instructions' && merged[key]?.measured && r[key].measured) {
-          merged[key] = { ...r[key], groups: [...merged[key].groups.filter((g) => !r[key].groups.some((n) => n.name === g.name)), ...r[key].groups] }
-          merged.sectionRuns[key] = `${merged.sectionRuns[key]} and ${r.startedAt}`
+          const kept = merged[key].groups.filter((g) => !r[key].groups.some((n) => n.name === g.name))
+          merged[key] = { ...r[key], groups: [...kept, ...r[key].groups] }
+          const run = `${r.startedAt} on ${r.machine.cpuModel}, load average ${r.machine.loadBefore[0]}`
+          // every group re-measured: the section is the later run's alone
+          merged.sectionRuns[key] = kept.length > 0 ? `${merged.sectionRuns[key]} and ${r.startedAt}` : run
           continue
         }
         merged[key] = r[key]

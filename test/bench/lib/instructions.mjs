@@ -21,6 +21,15 @@ export const VALGRIND = spawnSync('valgrind', ['--version'], { stdio: 'ignore' }
 // took 64 % of the count, in proportion to wall-clock time rather than to requests (they poll
 // and spin while valgrind serialises threads), so the figure depended on how busy the machine was.
 export const NODE_FLAGS = ['--hash-seed=1', '--random-seed=1', '--single-threaded']
+/**
+ * TurboFan's compile jobs are not counted (collection is toggled off inside them): an optimizing
+ * compilation is a one-off cost of tier-up, not of a request, and at W = 15 000 one or two still
+ * landed inside a counted window (bare Fastify's N1 phase: 26 M of its 89 M instructions in
+ * Compiler::CompileOptimized). The optimized code they produce, and everything that runs before
+ * it (interpreter, Sparkplug), stays counted. ZERODROP_BENCH_COUNT_JIT=1: count them.
+ */
+const JIT_EXCLUDED = process.env.ZERODROP_BENCH_COUNT_JIT !== '1'
+const TOGGLES = JIT_EXCLUDED ? ['*PipelineCompilationJob::PrepareJobImpl*', '*PipelineCompilationJob::ExecuteJobImpl*', '*PipelineCompilationJob::FinalizeJobImpl*'].map((f) => `--toggle-collect=${f}`).concat('--collect-atstart=yes') : []
 /** ZERODROP_BENCH_PERF_MAP=1: also --perf-basic-prof, so callgrind-diff.mjs can name JIT frames from /tmp/perf-PID.map */
 const PERF_MAP = process.env.ZERODROP_BENCH_PERF_MAP === '1'
 /** |N1 figure / N2 figure − 1| above this: tier-up was still running inside the counted window. */
@@ -51,8 +60,9 @@ export function totals(file) {
 async function countOne(name, o, dir, log) {
   const out = path.join(dir, `${name}.%p`)
   const s = startChild(`${BENCH_DIR}servers/${name}.mjs`, {
-    wrap: ['valgrind', '--tool=callgrind', '--dump-before=uv_loadavg', `--callgrind-out-file=${out}`],
+    wrap: ['valgrind', '--tool=callgrind', '--dump-before=uv_loadavg', ...TOGGLES, `--callgrind-out-file=${out}`],
     nodeArgs: PERF_MAP ? [...NODE_FLAGS, '--perf-basic-prof'] : NODE_FLAGS,
+    env: { ZERODROP_BENCH_GC_COUNT: '1' },
     readyTimeoutMs: 900_000, // valgrind starting node on a busy 2-core machine, ten at a time
   })
   const t0 = performance.now()
@@ -61,6 +71,7 @@ async function countOne(name, o, dir, log) {
     const url = `http://127.0.0.1:${info.port}/`
     const phases = [o.warmup, o.n1, o.n2 - o.n1]
     const secs = []
+    const gcs = []
     let failed = 0
     for (const n of phases) {
       const t = performance.now()
@@ -75,13 +86,14 @@ async function countOne(name, o, dir, log) {
         if (failed > MAX_FAILED) throw new Error(`${name}: ${failed} requests not answered 200 (more than ${MAX_FAILED})`)
       }
       secs.push((performance.now() - t) / 1000)
-      await s.call('mark', undefined, 120_000)
+      gcs.push((await s.call('mark', undefined, 120_000))?.gc)
     }
     const files = phases.map((_, i) => path.join(dir, `${name}.${s.pid}.${i + 1}`))
     const [, i1, i2] = files.map(totals)
     const perReq = i2 / (o.n2 - o.n1)
     const steady = Math.abs(i1 / o.n1 / perReq - 1) <= STEADY_TOLERANCE
-    log(`instructions ${name}: ${Math.round(perReq)} per request (phase N1: ${Math.round(i1 / o.n1)}${steady ? '' : ', NOT STEADY'}), ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+    const gcText = (g) => g ? `${g.minor} minor, ${g.major} major GC` : 'GC not counted'
+    log(`instructions ${name}: ${Math.round(perReq)} per request (phase N1: ${Math.round(i1 / o.n1)}${steady ? '' : ', NOT STEADY'}; N1 ${gcText(gcs[1])}, N2 − N1 ${gcText(gcs[2])}), ${((performance.now() - t0) / 1000).toFixed(0)} s`)
     return {
       server: name,
       label: LABELS[name],
@@ -89,6 +101,8 @@ async function countOne(name, o, dir, log) {
       instructionsPerReqN1: i1 / o.n1,
       failedRequests: failed,
       steady,
+      /** collections inside each window (warm-up, N1, N2 − N1), from perf_hooks 'gc' entries */
+      gcPerPhase: gcs,
       reqPerS: (o.n2 - o.n1) / secs[2],
       profile: files[2],
       ...(PERF_MAP ? { perfMap: `/tmp/perf-${s.pid}.map` } : {}),
@@ -153,5 +167,5 @@ export async function runInstructions(o, log) {
     })),
   }))
   profileDiffs(groups, c.n2 - c.n1)
-  return { measured: true, method: { tool: 'valgrind --tool=callgrind (user-space instructions, all threads)', nodeFlags: NODE_FLAGS, steadyTolerance: STEADY_TOLERANCE, chunk: WARMUP_CHUNK, ...c }, dumps: dir, groups }
+  return { measured: true, method: { tool: 'valgrind --tool=callgrind (user-space instructions, all threads)', nodeFlags: NODE_FLAGS, optimizingCompileCounted: !JIT_EXCLUDED, notCounted: TOGGLES, steadyTolerance: STEADY_TOLERANCE, chunk: WARMUP_CHUNK, ...c }, dumps: dir, groups }
 }
