@@ -213,6 +213,29 @@ describe('metrics', () => {
     expect(text).toMatch(/http_request_duration_seconds_count\{method="HEAD",route="\/a",status_code="200"\} 1\n/)
   })
 
+  it('Fastify: routes registered before the plugin are observed too, each request once, and the log says how to make them cheaper', async () => {
+    const registry = new Registry()
+    const app = Fastify({ logger: false })
+    app.get('/early/:id', async () => ({ early: true }))
+    const warnings: string[] = []
+    await app.register(fastifyLifecycle, { signals: [], exit: false, logger: { ...quiet, warn: (_o: object, m: string) => void warnings.push(m) }, metrics: { registry, defaultMetrics: false } })
+    app.get('/late', async () => ({ late: true }))
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    cleanups.push(() => { app.server.closeAllConnections(); return app.close() })
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+    await get(`${url}/early/1`)
+    await get(`${url}/early/2`)
+    await get(`${url}/late`)
+    await get(`${url}/nope`)
+    await get(`${url}/readyz`)
+    const text = (await get(`${url}/metrics`)).body
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/early\/:id",status_code="200"\} 2\n/)
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/late",status_code="200"\} 1\n/)
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="#unmatched",status_code="404"\} 1\n/)
+    expect(text).not.toMatch(/route="\/readyz"/)
+    expect(warnings.filter((w) => /registered after some routes/.test(w))).toHaveLength(1)
+  })
+
   it('Express: route label is the template (with the router mount path)', async () => {
     const registry = new Registry()
     const app = express()

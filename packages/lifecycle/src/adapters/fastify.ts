@@ -23,6 +23,9 @@ export interface FastifyLifecycleOptions extends Omit<LifecycleOptions, 'logger'
  */
 const plugin: FastifyPluginAsync<FastifyLifecycleOptions> = async (app: FastifyInstance, options) => {
   const { logger, ...rest } = options
+  // Routes already registered now are never shown to this plugin's onRoute hook (read before the
+  // plugin adds its own probe routes). find-my-way prints exactly this for a router with none.
+  const routesBefore = app.printRoutes() !== '(empty tree)'
   const lifecycle = new Lifecycle({ ...rest, logger: logger ?? app.log })
   app.decorate('lifecycle', lifecycle)
   lifecycle.attach(app.server)
@@ -47,10 +50,13 @@ const plugin: FastifyPluginAsync<FastifyLifecycleOptions> = async (app: FastifyI
     // onResponse hook with the template bound, instead of reading `request.routeOptions` per
     // request (a getter that builds a dozen-field object every time; test/bench, issue 16).
     // Fastify already timed the request (reply.elapsedTime). Routes registered before the plugin
-    // are not seen by onRoute: register it first (packages/lifecycle/README.md, "Metrics").
+    // are not seen by onRoute: they are observed by the instance hook below, through the getter.
+    /** `METHOD template` of every route with its own hook, when routes came before the plugin */
+    const bound = new Set<string>()
     app.addHook('onRoute', (routeOptions) => {
       const url = routeOptions.url
       if (url === undefined || probeRoutes.has(url)) return
+      if (routesBefore) for (const m of [routeOptions.method].flat()) bound.add(`${m} ${url}`)
       const observe = function zerodropObserve(req: FastifyRequest, reply: FastifyReply, done: () => void): void {
         metrics.observe(req.method, url, reply.statusCode, reply.elapsedTime / 1000)
         done()
@@ -62,8 +68,21 @@ const plugin: FastifyPluginAsync<FastifyLifecycleOptions> = async (app: FastifyI
     // plain field check, so this costs a matched request one hook call and no allocation.
     app.addHook('onResponse', (req, reply, done) => {
       if (req.is404) metrics.observe(req.method, UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000)
+      else if (routesBefore) {
+        const url = req.routeOptions.url
+        if (url !== undefined && !probeRoutes.has(url) && !bound.has(`${req.method} ${url}`)) {
+          metrics.observe(req.method, url, reply.statusCode, reply.elapsedTime / 1000)
+        }
+      }
       done()
     })
+    if (routesBefore) {
+      lifecycle.logger.warn(
+        {},
+        '@zerodrop/lifecycle was registered after some routes: their requests are observed through request.routeOptions, ' +
+          'which builds an object per request; register the plugin before your routes for the cheaper path',
+      )
+    }
   }
 
   const pressure = lifecycle.options.pressure
