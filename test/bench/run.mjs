@@ -39,7 +39,8 @@ if (values.merge && values.render) {
       if (r[key] !== undefined && (r[key].measured !== false || merged[key] === undefined)) {
         // instructions from partial runs (ZERODROP_BENCH_GROUPS): their groups side by side
         if (key === 'instructions' && merged[key]?.measured && r[key].measured) {
-          const kept = merged[key].groups.filter((g) => !r[key].groups.some((n) => n.name === g.name))
+          // a kept group keeps the method (windows) it was counted with
+          const kept = merged[key].groups.filter((g) => !r[key].groups.some((n) => n.name === g.name)).map((g) => ({ method: merged[key].method, ...g }))
           merged[key] = { ...r[key], groups: [...kept, ...r[key].groups] }
           const run = `${r.startedAt} on ${r.machine.cpuModel}, load average ${r.machine.loadBefore[0]}`
           // every group re-measured: the section is the later run's alone

@@ -52,7 +52,7 @@ export const FULL = {
    * --single-threaded runs to about 8 000 requests for bare Fastify and 13 000 with zerodrop
    * (optimisations and deopts traced with --trace-opt --trace-deopt); the N1 phase checks it.
    */
-  instructions: { groups: INSTRUCTION_GROUPS, warmup: 15000, n1: 1000, n2: 3000, connections: 1, parallel: 10 },
+  instructions: { groups: INSTRUCTION_GROUPS, warmup: 15000, n1: 2000, n2: 4000, connections: 1, parallel: 10 },
   /** router vs HAProxy and nginx (callgrind): C proxies run twice (W + N1, W + N2); the zerodrop routers warm up first */
   proxies: { warmup: Number(process.env.PW ?? 200), nodeWarmup: Number(process.env.PNW ?? 5000), n1: Number(process.env.PN1 ?? 500), n2: Number(process.env.PN2 ?? 1500), connections: 1 },
   /** max req/s rounds */

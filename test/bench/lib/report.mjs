@@ -58,6 +58,13 @@ function instructionsTable(results, L) {
   const ins = results.instructions
   const m = ins.method
   L.push(`Instructions per request (\`${m.tool}\`, node ${m.nodeFlags.join(' ')}, V8 otherwise at its defaults): closed-loop load over ${m.connections} keep-alive connection (a new one every ${m.chunk ?? m.n2} requests) from a separate process not under valgrind; ${m.warmup} warm-up requests, then the counters are dumped after N1 = ${m.n1} and N2 = ${m.n2} more, and the figure is (count at N2 − count at N1) / (N2 − N1).${m.gcReset ? ' After every dump the server runs two full collections (--expose-gc) and the counters are zeroed after them, so each window starts from a collected heap: scavenges stay counted, a major GC\'s cost is not billed per request.' : ''}${m.notCounted?.length ? ' TurboFan\'s compile jobs are not counted (--toggle-collect): an optimizing compilation is tier-up, a one-off cost; the optimized code, and the interpreter and baseline code that run before it, are counted.' : ''} User-space instructions only, every thread of the server (V8's compiler and GC threads too); the kernel's share is the same for every configuration and not counted. In brackets: the ratio widened by the A/A control's distance from 1 (the run's noise floor). "N1 phase" is the per-request count over the N1 phase, the check that JIT tier-up was over: a row where it differs from the figure by more than ${fmt((m.steadyTolerance ?? 0.01) * 100)} % is marked *not steady*, and a target judged on it is not resolved.`)
+  for (const g of ins.groups) {
+    const gm = g.method
+    if (gm && (gm.warmup !== m.warmup || gm.n1 !== m.n1 || gm.n2 !== m.n2)) {
+      L.push('')
+      L.push(`The ${g.name} rows come from an earlier run counted with W = ${gm.warmup}, N1 = ${gm.n1}, N2 = ${gm.n2}${gm.notCounted?.length ? ' (TurboFan\'s compile jobs not counted there either)' : ', TurboFan\'s compile jobs counted'}: their N1 phase is ${gm.n1} requests against a figure over ${gm.n2 - gm.n1}.`)
+    }
+  }
   L.push('')
   const cpuCol = (server) => {
     const r = find(results.overhead ?? [], server)
