@@ -1,13 +1,15 @@
 // Instructions per request, counted by callgrind: deterministic where CPU time on a shared
-// machine is not. Each server runs under `valgrind --tool=callgrind`; a closed-loop client in
-// its own process (not under valgrind) sends exactly W warm-up requests, then N1, then N2 − N1,
-// and the server dumps its counters between the phases (see 'mark' in ../servers/common.mjs).
-// The figure is the last phase's instructions / (N2 − N1): past warm-up and JIT tier-up, and
-// free of start-up and exit. The N1 phase is the check that tier-up was over: a row whose N1
-// figure differs from its N2 figure by more than STEADY_TOLERANCE is marked not steady, and a
-// target judged on it is not resolved (test/bench/README.md, "Method"). Callgrind counts
-// user-space instructions of every thread of the process (V8's compiler and GC threads
-// included); the kernel's share is not counted.
+// machine is not. Each server runs under `valgrind --tool=callgrind --instr-atstart=no`; a
+// closed-loop client in its own process (not under valgrind) sends exactly W warm-up requests
+// while callgrind does not instrument (about 10 × faster, so W can be large enough for V8's
+// tier-up to end), then `callgrind_control -i on` starts the count, then S settling requests
+// (the code retranslated with instrumentation; counted, not used), then N1, then N2 − N1; the
+// server dumps its counters between the phases (see 'mark' in ../servers/common.mjs). The
+// figure is the last phase's instructions / (N2 − N1). The N1 phase, of the same length, is
+// the check that nothing was still settling: a row whose N1 figure differs from its N2 figure by
+// more than STEADY_TOLERANCE is marked not steady, and a target judged on it is not resolved
+// (test/bench/README.md, "Method"). Callgrind counts user-space instructions of every thread of
+// the process; the kernel's share is not counted.
 import { execFile, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -20,16 +22,11 @@ export const VALGRIND = spawnSync('valgrind', ['--version'], { stdio: 'ignore' }
 // --single-threaded: V8 compiles and collects on the main thread. Its background threads otherwise
 // took 64 % of the count, in proportion to wall-clock time rather than to requests (they poll
 // and spin while valgrind serialises threads), so the figure depended on how busy the machine was.
-export const NODE_FLAGS = ['--hash-seed=1', '--random-seed=1', '--single-threaded']
-/**
- * TurboFan's compile jobs are not counted (collection is toggled off inside them): an optimizing
- * compilation is a one-off cost of tier-up, not of a request, and at W = 15 000 one or two still
- * landed inside a counted window (bare Fastify's N1 phase: 26 M of its 89 M instructions in
- * Compiler::CompileOptimized). The optimized code they produce, and everything that runs before
- * it (interpreter, Sparkplug), stays counted. ZERODROP_BENCH_COUNT_JIT=1: count them.
- */
-const JIT_EXCLUDED = process.env.ZERODROP_BENCH_COUNT_JIT !== '1'
-const TOGGLES = JIT_EXCLUDED ? ['*PipelineCompilationJob::PrepareJobImpl*', '*PipelineCompilationJob::ExecuteJobImpl*', '*PipelineCompilationJob::FinalizeJobImpl*'].map((f) => `--toggle-collect=${f}`).concat('--collect-atstart=yes') : []
+// --predictable-gc-schedule: V8 sizes its heap from measured allocation *rates* (bytes per ms),
+// so how often it collects depended on how fast the process ran — an uninstrumented warm-up and
+// a busy machine changed it. With fixed growing factors two processes of bare Fastify counted
+// 57 983 and 57 988 instructions per request (without: 61 726 and 58 022).
+export const NODE_FLAGS = ['--hash-seed=1', '--random-seed=1', '--single-threaded', '--predictable-gc-schedule']
 /** ZERODROP_BENCH_PERF_MAP=1: also --perf-basic-prof, so callgrind-diff.mjs can name JIT frames from /tmp/perf-PID.map */
 const PERF_MAP = process.env.ZERODROP_BENCH_PERF_MAP === '1'
 /** |N1 figure / N2 figure − 1| above this: tier-up was still running inside the counted window. */
@@ -51,6 +48,16 @@ export function closedLoop(url, count, connections) {
   })
 }
 
+/** Starts callgrind's instrumentation in a running process (valgrind's gdbserver, through vgdb). */
+function instrumentationOn(pid) {
+  return new Promise((resolve, reject) => {
+    execFile('callgrind_control', ['-i', 'on', String(pid)], { timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err || !/OK/.test(stdout)) return reject(new Error(`callgrind_control -i on ${pid} failed: ${err?.message ?? ''} ${stdout} ${stderr}`))
+      resolve()
+    })
+  })
+}
+
 export function totals(file) {
   const m = /^totals:\s+(\d+)/m.exec(fs.readFileSync(file, 'utf8')) ?? /^summary:\s+(\d+)/m.exec(fs.readFileSync(file, 'utf8'))
   if (!m) throw new Error(`no totals line in callgrind output ${file}`)
@@ -60,7 +67,7 @@ export function totals(file) {
 async function countOne(name, o, dir, log) {
   const out = path.join(dir, `${name}.%p`)
   const s = startChild(`${BENCH_DIR}servers/${name}.mjs`, {
-    wrap: ['valgrind', '--tool=callgrind', '--dump-before=uv_loadavg', ...TOGGLES, `--callgrind-out-file=${out}`],
+    wrap: ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--dump-before=uv_loadavg', `--callgrind-out-file=${out}`],
     nodeArgs: PERF_MAP ? [...NODE_FLAGS, '--perf-basic-prof'] : NODE_FLAGS,
     env: { ZERODROP_BENCH_GC_COUNT: '1' },
     readyTimeoutMs: 900_000, // valgrind starting node on a busy 2-core machine, ten at a time
@@ -69,11 +76,11 @@ async function countOne(name, o, dir, log) {
   try {
     const info = await s.ready
     const url = `http://127.0.0.1:${info.port}/`
-    const phases = [o.warmup, o.n1, o.n2 - o.n1]
+    const phases = [o.warmup, o.settle, o.n1, o.n2 - o.n1]
     const secs = []
     const gcs = []
     let failed = 0
-    for (const n of phases) {
+    for (const [i, n] of phases.entries()) {
       const t = performance.now()
       // In chunks, so each client run stays well inside its timeout while tier-up is slow; topped
       // up to n answered requests: a server descheduled for longer than its keep-alive timeout
@@ -87,13 +94,16 @@ async function countOne(name, o, dir, log) {
       }
       secs.push((performance.now() - t) / 1000)
       gcs.push((await s.call('mark', undefined, 120_000))?.gc)
+      // the warm-up ran uninstrumented (its mark dumps nothing): the count starts now
+      if (i === 0) await instrumentationOn(s.pid)
     }
-    const files = phases.map((_, i) => path.join(dir, `${name}.${s.pid}.${i + 1}`))
+    // dumps 1, 2, 3: settling, N1, N2 − N1
+    const files = phases.slice(1).map((_, i) => path.join(dir, `${name}.${s.pid}.${i + 1}`))
     const [, i1, i2] = files.map(totals)
     const perReq = i2 / (o.n2 - o.n1)
     const steady = Math.abs(i1 / o.n1 / perReq - 1) <= STEADY_TOLERANCE
     const gcText = (g) => g ? `${g.minor} minor, ${g.major} major GC` : 'GC not counted'
-    log(`instructions ${name}: ${Math.round(perReq)} per request (phase N1: ${Math.round(i1 / o.n1)}${steady ? '' : ', NOT STEADY'}; N1 ${gcText(gcs[1])}, N2 − N1 ${gcText(gcs[2])}), ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+    log(`instructions ${name}: ${Math.round(perReq)} per request (phase N1: ${Math.round(i1 / o.n1)}${steady ? '' : ', NOT STEADY'}; N1 ${gcText(gcs[2])}, N2 − N1 ${gcText(gcs[3])}), ${((performance.now() - t0) / 1000).toFixed(0)} s`)
     return {
       server: name,
       label: LABELS[name],
@@ -101,9 +111,9 @@ async function countOne(name, o, dir, log) {
       instructionsPerReqN1: i1 / o.n1,
       failedRequests: failed,
       steady,
-      /** collections inside each window (warm-up, N1, N2 − N1), from perf_hooks 'gc' entries */
+      /** collections inside each window (warm-up, settling, N1, N2 − N1), from perf_hooks 'gc' entries */
       gcPerPhase: gcs,
-      reqPerS: (o.n2 - o.n1) / secs[2],
+      reqPerS: (o.n2 - o.n1) / secs[3],
       profile: files[2],
       ...(PERF_MAP ? { perfMap: `/tmp/perf-${s.pid}.map` } : {}),
     }
@@ -150,6 +160,12 @@ export async function runInstructions(o, log) {
   }
   const c = { ...o.instructions }
   // ZERODROP_BENCH_GROUPS='Fastify 5,node:http': only those groups (a partial run when time is short)
+  // ZERODROP_BENCH_COUNTS='warmup=20000,settle=2000,n1=2000,n2=4000': other counts (a slow group's partial run; the report says which)
+  for (const kv of (process.env.ZERODROP_BENCH_COUNTS ?? '').split(',').filter(Boolean)) {
+    const [k, v] = kv.split('=')
+    if (!['warmup', 'settle', 'n1', 'n2'].includes(k) || !(Number(v) > 0)) throw new Error(`ZERODROP_BENCH_COUNTS: expected warmup|settle|n1|n2=<count>, got ${JSON.stringify(kv)}`)
+    c[k] = Number(v)
+  }
   if (process.env.ZERODROP_BENCH_GROUPS) c.groups = c.groups.filter((g) => process.env.ZERODROP_BENCH_GROUPS.split(',').includes(g.name))
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-callgrind-'))
   const names = [...new Set(c.groups.flatMap((g) => [g.baseline, ...g.variants]))]
@@ -167,5 +183,5 @@ export async function runInstructions(o, log) {
     })),
   }))
   profileDiffs(groups, c.n2 - c.n1)
-  return { measured: true, method: { tool: 'valgrind --tool=callgrind (user-space instructions, all threads)', nodeFlags: NODE_FLAGS, optimizingCompileCounted: !JIT_EXCLUDED, notCounted: TOGGLES, steadyTolerance: STEADY_TOLERANCE, chunk: WARMUP_CHUNK, ...c }, dumps: dir, groups }
+  return { measured: true, method: { tool: 'valgrind --tool=callgrind (user-space instructions, all threads)', nodeFlags: NODE_FLAGS, optimizingCompileCounted: true, instrumentedFrom: 'after the warm-up (callgrind_control -i on)', steadyTolerance: STEADY_TOLERANCE, chunk: WARMUP_CHUNK, ...c }, dumps: dir, groups }
 }

@@ -37,7 +37,13 @@ export function instructionRatio(groups, server, tolerance = 0.01) {
   // steady: false when JIT tier-up was still running in this row's (or its baseline's) counted window
   const baseline = groups.find((g) => g.rows.includes(row))?.rows.find((r) => r.baseline)
   const steady = isSteady(row, tolerance) && (baseline === undefined || isSteady(baseline, tolerance))
-  return { ratio: row.instructionsRatio, lo: row.instructionsRatio * (1 - floor), hi: row.instructionsRatio * (1 + floor), steady }
+  // Every pairing of the two counted windows (N1, N2 − N1) of the row and of its baseline: a row
+  // that is not steady still has a verdict when it holds for all of them (widened by the floor too).
+  const windows = (x) => [x.instructionsPerReq, x.instructionsPerReqN1 ?? x.instructionsPerReq]
+  const [rw, bw] = [windows(row), windows(baseline ?? row)]
+  const loAll = (Math.min(...rw) / Math.max(...bw)) * (1 - floor)
+  const hiAll = (Math.max(...rw) / Math.min(...bw)) * (1 + floor)
+  return { ratio: row.instructionsRatio, lo: row.instructionsRatio * (1 - floor), hi: row.instructionsRatio * (1 + floor), steady, loAll, hiAll }
 }
 
 function proxiesTable(results, L) {
@@ -57,12 +63,12 @@ const NODE_FLAGS_TEXT = '--hash-seed=1 --random-seed=1 --single-threaded'
 function instructionsTable(results, L) {
   const ins = results.instructions
   const m = ins.method
-  L.push(`Instructions per request (\`${m.tool}\`, node ${m.nodeFlags.join(' ')}, V8 otherwise at its defaults): closed-loop load over ${m.connections} keep-alive connection (a new one every ${m.chunk ?? m.n2} requests) from a separate process not under valgrind; ${m.warmup} warm-up requests, then the counters are dumped after N1 = ${m.n1} and N2 = ${m.n2} more, and the figure is (count at N2 − count at N1) / (N2 − N1).${m.gcReset ? ' After every dump the server runs two full collections (--expose-gc) and the counters are zeroed after them, so each window starts from a collected heap: scavenges stay counted, a major GC\'s cost is not billed per request.' : ''}${m.notCounted?.length ? ' TurboFan\'s compile jobs are not counted (--toggle-collect): an optimizing compilation is tier-up, a one-off cost; the optimized code, and the interpreter and baseline code that run before it, are counted.' : ''} User-space instructions only, every thread of the server (V8's compiler and GC threads too); the kernel's share is the same for every configuration and not counted. In brackets: the ratio widened by the A/A control's distance from 1 (the run's noise floor). "N1 phase" is the per-request count over the N1 phase, the check that JIT tier-up was over: a row where it differs from the figure by more than ${fmt((m.steadyTolerance ?? 0.01) * 100)} % is marked *not steady*, and a target judged on it is not resolved.`)
+  L.push(`Instructions per request (\`${m.tool}\`, node ${m.nodeFlags.join(' ')}, V8 otherwise at its defaults): closed-loop load over ${m.connections} keep-alive connection (a new one every ${m.chunk ?? m.n2} requests) from a separate process not under valgrind; ${m.settle === undefined ? `${m.warmup} warm-up requests, then the counters are dumped after N1 = ${m.n1} and N2 = ${m.n2} more` : `${m.warmup} warm-up requests while callgrind does not instrument (\`--instr-atstart=no\`, about ten times faster, so V8's tier-up can end), then \`callgrind_control -i on\`, ${m.settle} settling requests (the code retranslated with instrumentation; counted apart, not used), then the counters are dumped after N1 = ${m.n1} and N2 = ${m.n2} more`}, and the figure is (count at N2 − count at N1) / (N2 − N1).${m.gcReset ? ' After every dump the server runs two full collections (--expose-gc) and the counters are zeroed after them, so each window starts from a collected heap: scavenges stay counted, a major GC\'s cost is not billed per request.' : ''}${m.notCounted?.length ? ' TurboFan\'s compile jobs are not counted (--toggle-collect): an optimizing compilation is tier-up, a one-off cost; the optimized code, and the interpreter and baseline code that run before it, are counted.' : ''} User-space instructions only, every thread of the server (V8's compiler and GC threads too); the kernel's share is the same for every configuration and not counted. In brackets: the ratio widened by the A/A control's distance from 1 (the run's noise floor). "N1 phase" is the per-request count over the N1 phase, the check that JIT tier-up was over: a row where it differs from the figure by more than ${fmt((m.steadyTolerance ?? 0.01) * 100)} % is marked *not steady*, and a target judged on it is not resolved.`)
   for (const g of ins.groups) {
     const gm = g.method
     if (gm && (gm.warmup !== m.warmup || gm.n1 !== m.n1 || gm.n2 !== m.n2)) {
       L.push('')
-      L.push(`The ${g.name} rows come from an earlier run counted with W = ${gm.warmup}, N1 = ${gm.n1}, N2 = ${gm.n2}${gm.notCounted?.length ? ' (TurboFan\'s compile jobs not counted there either)' : ', TurboFan\'s compile jobs counted'}: their N1 phase is ${gm.n1} requests against a figure over ${gm.n2 - gm.n1}.`)
+      L.push(`The ${g.name} rows come from an earlier run counted with W = ${gm.warmup}${gm.settle === undefined ? ' (instrumented throughout)' : `, S = ${gm.settle}`}, N1 = ${gm.n1}, N2 = ${gm.n2}${gm.notCounted?.length ? ' (TurboFan\'s compile jobs not counted there either)' : ', TurboFan\'s compile jobs counted'}: their N1 phase is ${gm.n1} requests against a figure over ${gm.n2 - gm.n1}.`)
     }
   }
   L.push('')
@@ -123,20 +129,32 @@ export function targets(results) {
   // when the whole interval is beyond it, otherwise the run could not tell.
   const bound = (name, r, limit, below = true) => {
     let met = 'not resolved'
+    let detail
     if (!Number.isFinite(r.ratio)) met = null
-    else if (r.steady === false) met = 'not resolved (not steady)'
-    else if (below ? r.hi <= limit : r.lo >= limit) met = 'yes'
+    else if (r.steady === false) {
+      // judged on every pairing of the windows instead (instructionRatio), or not at all
+      met = 'not resolved (not steady)'
+      if (below ? r.hiAll <= limit : r.loAll >= limit) met = 'yes'
+      else if (below ? r.loAll > limit : r.hiAll < limit) met = 'no'
+      if (met !== 'not resolved (not steady)') detail = `not steady: holds for every pairing of the counted windows (${fmt(r.loAll, 3)}–${fmt(r.hiAll, 3)})`
+    } else if (below ? r.hi <= limit : r.lo >= limit) met = 'yes'
     else if (below ? r.lo > limit : r.hi < limit) met = 'no'
-    out.push({ name, value: r.ratio, interval: [r.lo, r.hi], limit: `${below ? '≤' : '≥'} ${limit}`, met, unit: '×' })
+    out.push({ name, value: r.ratio, interval: [r.lo, r.hi], limit: `${below ? '≤' : '≥'} ${limit}`, met, unit: '×', ...(detail ? { detail } : {}) })
   }
   // Lower than a peer: met when the intervals do not overlap and ours is below.
   const versus = (name, ours, peer, lowerIsBetter = true) => {
     let met = 'not resolved'
+    let detail
     if (!Number.isFinite(ours.ratio) || !Number.isFinite(peer.ratio)) met = null
-    else if (ours.steady === false || peer.steady === false) met = 'not resolved (not steady)'
-    else if (lowerIsBetter ? ours.hi < peer.lo : ours.lo > peer.hi) met = 'yes'
+    else if (ours.steady === false || peer.steady === false) {
+      // judged on every pairing of the windows of both rows and their baselines, or not at all
+      met = 'not resolved (not steady)'
+      if (lowerIsBetter ? ours.hiAll < peer.loAll : ours.loAll > peer.hiAll) met = 'yes'
+      else if (lowerIsBetter ? ours.loAll > peer.hiAll : ours.hiAll < peer.loAll) met = 'no'
+      if (met !== 'not resolved (not steady)') detail = `not steady: holds for every pairing of the counted windows (ours ${fmt(ours.loAll, 3)}–${fmt(ours.hiAll, 3)}, peer ${fmt(peer.loAll, 3)}–${fmt(peer.hiAll, 3)})`
+    } else if (lowerIsBetter ? ours.hi < peer.lo : ours.lo > peer.hi) met = 'yes'
     else if (lowerIsBetter ? ours.lo > peer.hi : ours.hi < peer.lo) met = 'no'
-    out.push({ name, value: ours.ratio, interval: [ours.lo, ours.hi], limit: `${lowerIsBetter ? '<' : '>'} ${fmt(peer.ratio, 3)} (${fmt(peer.lo, 3)}–${fmt(peer.hi, 3)})`, met, unit: '×' })
+    out.push({ name, value: ours.ratio, interval: [ours.lo, ours.hi], limit: `${lowerIsBetter ? '<' : '>'} ${fmt(peer.ratio, 3)} (${fmt(peer.lo, 3)}–${fmt(peer.hi, 3)})`, met, unit: '×', ...(detail ? { detail } : {}) })
   }
   const ins = results.instructions
   if (ins?.measured) {
