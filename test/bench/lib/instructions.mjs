@@ -127,8 +127,10 @@ async function countOne(name, o, dir, log) {
  * request grew most over its group's bare baseline (counted phases, JIT frames named when the
  * run had perf maps), kept in the row as `profileTop` for the report's missed targets.
  */
-export function profileDiffs(groups, n, top = 6) {
+export function profileDiffs(groups, perGroupN, top = 6) {
   for (const g of groups) {
+    // requests in the counted window: one number, or one per group (a group with its own counts)
+    const n = typeof perGroupN === 'function' ? perGroupN(g) : perGroupN
     const base = g.rows.find((r) => r.baseline)
     if (!base?.profile || !fs.existsSync(base.profile)) continue
     const a = perFunction(base.profile, n, { map: base.perfMap })
@@ -170,10 +172,15 @@ export async function runInstructions(o, log) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerodrop-callgrind-'))
   const names = [...new Set(c.groups.flatMap((g) => [g.baseline, ...g.variants]))]
   log(`instructions: ${names.length} servers under callgrind, ${c.parallel} at a time; W=${c.warmup}, N1=${c.n1}, N2=${c.n2}, ${c.connections} connection(s); dumps in ${dir}`)
-  const got = await pool(names.map((n) => () => countOne(n, c, dir, log)), c.parallel)
+  // a group may count with its own numbers (Express: ~10 × the instructions per request, so
+  // shorter phases keep the section inside the bench's budget); ZERODROP_BENCH_COUNTS wins over both
+  const countsOf = (g) => (process.env.ZERODROP_BENCH_COUNTS || g.counts === undefined ? undefined : { ...c, ...g.counts })
+  const forServer = (n) => countsOf(c.groups.find((g) => g.baseline === n || g.variants.includes(n))) ?? c
+  const got = await pool(names.map((n) => () => countOne(n, forServer(n), dir, log)), c.parallel)
   const by = Object.fromEntries(got.map((r) => [r.server, r]))
   const groups = c.groups.map((g) => ({
     name: g.name,
+    ...(countsOf(g) ? { method: { ...countsOf(g), groups: undefined } } : {}),
     baseline: g.baseline,
     rows: [g.baseline, ...g.variants].map((n) => ({
       ...by[n],
@@ -182,6 +189,6 @@ export async function runInstructions(o, log) {
       instructionsRatio: by[n].instructionsPerReq / by[g.baseline].instructionsPerReq,
     })),
   }))
-  profileDiffs(groups, c.n2 - c.n1)
+  profileDiffs(groups, (g) => (g.method ?? c).n2 - (g.method ?? c).n1)
   return { measured: true, method: { tool: 'valgrind --tool=callgrind (user-space instructions, all threads)', nodeFlags: NODE_FLAGS, optimizingCompileCounted: true, instrumentedFrom: 'after the warm-up (callgrind_control -i on)', steadyTolerance: STEADY_TOLERANCE, chunk: WARMUP_CHUNK, ...c }, dumps: dir, groups }
 }

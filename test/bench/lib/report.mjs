@@ -68,7 +68,7 @@ function instructionsTable(results, L) {
     const gm = g.method
     if (gm && (gm.warmup !== m.warmup || gm.n1 !== m.n1 || gm.n2 !== m.n2)) {
       L.push('')
-      L.push(`The ${g.name} rows come from an earlier run counted with W = ${gm.warmup}${gm.settle === undefined ? ' (instrumented throughout)' : `, S = ${gm.settle}`}, N1 = ${gm.n1}, N2 = ${gm.n2}${gm.notCounted?.length ? ' (TurboFan\'s compile jobs not counted there either)' : ', TurboFan\'s compile jobs counted'}: their N1 phase is ${gm.n1} requests against a figure over ${gm.n2 - gm.n1}.`)
+      L.push(`The ${g.name} rows were counted with W = ${gm.warmup}${gm.settle === undefined ? ' (instrumented throughout)' : `, S = ${gm.settle}`}, N1 = ${gm.n1}, N2 = ${gm.n2}${gm.notCounted?.length ? ' (TurboFan\'s compile jobs not counted there either)' : ', TurboFan\'s compile jobs counted'}: their N1 phase is ${gm.n1} requests against a figure over ${gm.n2 - gm.n1}.`)
     }
   }
   L.push('')
