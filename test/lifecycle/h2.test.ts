@@ -161,7 +161,10 @@ describe('HTTP/2 under continuous load (secure)', () => {
     bSession.destroy()
     await b.kill()
     const c = count(outcomes)
-    return { ...c, streams: outcomes.length, retriedOk, retryLost, exit: exit.code, sigToExitMs: Math.round(exit.at - sig), lostDetail: outcomes.filter((o) => o.kind === 'lost').slice(0, 3) }
+    // the server's own count: /slow requests its handler took and could not answer
+    const served = [...a.output().matchAll(/\{"msg":"slow streams","handled":\d+,"unanswered":(\d+)\}/g)].at(-1)
+    const unanswered = served === undefined ? Number.NaN : Number(served[1])
+    return { ...c, unanswered, streams: outcomes.length, retriedOk, retryLost, exit: exit.code, sigToExitMs: Math.round(exit.at - sig), lostDetail: outcomes.filter((o) => o.kind === 'lost').slice(0, 3) }
   }
 
   it('every accepted stream is answered, every failure is REFUSED_STREAM, a retrying client loses nothing; destroy() loses accepted streams', async () => {
@@ -169,14 +172,18 @@ describe('HTTP/2 under continuous load (secure)', () => {
     const oneGoaway = await run({ NAIVE_H2: 'close' })
     const destroyed = await run({ NAIVE_H2: 'destroy' })
     for (const [label, r] of [['two-phase GOAWAY', ours], ['one session.close()', oneGoaway], ['session.destroy()', destroyed]] as const) {
-      console.log(`h2 load figures (${label}): 50 concurrent, ${r.streams} streams to the drained instance: ok=${r.ok} refused=${r.refused} (retried on the other instance: ${r.retriedOk} ok, ${r.retryLost} lost) lost=${r.lost} exit=${r.exit} sigterm-to-exit=${r.sigToExitMs}ms`)
+      console.log(`h2 load figures (${label}): 50 concurrent, ${r.streams} streams to the drained instance: ok=${r.ok} refused=${r.refused} (retried on the other instance: ${r.retriedOk} ok, ${r.retryLost} lost) lost=${r.lost} accepted-unanswered=${r.unanswered} exit=${r.exit} sigterm-to-exit=${r.sigToExitMs}ms`)
     }
     expect(ours.lost, JSON.stringify(ours.lostDetail)).toBe(0)
     expect(ours.retryLost).toBe(0)
     expect(ours.retriedOk).toBe(ours.refused)
     expect(ours.exit).toBe(0)
     expect(ours.ok).toBeGreaterThan(100)
-    expect(destroyed.lost).toBeGreaterThan(0)
+    expect(ours.unanswered).toBe(0)
+    // destroy() cuts streams its handler took. The client sees them lost or — when the GOAWAY names
+    // a last stream id below them — "refused", a retry of a request that already ran (0 lost and
+    // 147 refused in one CI run beside a benchmark); the server's own count tells.
+    expect(destroyed.unanswered).toBeGreaterThan(0)
   })
 })
 
