@@ -116,13 +116,19 @@ async function rawClient(port: number, readAfterMs: number, again = 0): Promise<
 
 const COMPLETE = /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok\n$/
 
+/** One raw client request through l4 to an upstream that ends its connection `how` right after answering; the router's view once it has settled. */
+async function oneThroughL4(how: 'reset' | 'fin', readAfterMs: number): Promise<{ seen: Seen; r: Router }> {
+  const up = await upstream(how, 1)
+  const r = await through('l4', up.port)
+  const seen = await rawClient(r.port, readAfterMs)
+  await waitFor('the router settles the connection', 5000, () => r.stats().openConnections === 0)
+  return { seen, r }
+}
+
 describe('l4: an upstream reset right after a complete response is passed on, and the response counted lost', () => {
   it('a client that had not read the response yet loses it (ECONNRESET, no bytes): the router counts it lost, not 2xx', async () => {
-    const up = await upstream('reset', 1)
-    const r = await through('l4', up.port)
-    const seen = await rawClient(r.port, 200)
+    const { seen, r } = await oneThroughL4('reset', 200)
     expect(seen).toEqual({ bytes: '', ended: 'reset' })
-    await waitFor('the router settles the connection', 5000, () => r.stats().openConnections === 0)
     const s = r.stats().total
     expect(s.requests).toBe(1)
     expect(s.responses['2xx']).toBe(0)
@@ -132,23 +138,17 @@ describe('l4: an upstream reset right after a complete response is passed on, an
   })
 
   it('a client that reads at once still gets it, then the reset: counted lost all the same (the router cannot see what was read)', async () => {
-    const up = await upstream('reset', 1)
-    const r = await through('l4', up.port)
-    const seen = await rawClient(r.port, 0)
+    const { seen, r } = await oneThroughL4('reset', 0)
     expect(seen.bytes).toMatch(COMPLETE)
     expect(seen.ended).toBe('reset')
-    await waitFor('the router settles the connection', 5000, () => r.stats().openConnections === 0)
     expect(r.stats().total.failures.lost).toBe(1)
     expect(r.stats().total.responses['2xx']).toBe(0)
   })
 
   it('control: the same upstream closing with a FIN — the busy client gets the response and a FIN, counted 2xx', async () => {
-    const up = await upstream('fin', 1)
-    const r = await through('l4', up.port)
-    const seen = await rawClient(r.port, 200)
+    const { seen, r } = await oneThroughL4('fin', 200)
     expect(seen.bytes).toMatch(COMPLETE)
     expect(seen.ended).toBe('fin')
-    await waitFor('the router settles the connection', 5000, () => r.stats().openConnections === 0)
     expect(r.stats().total.responses['2xx']).toBe(1)
     expect(r.stats().total.failures).toEqual({ refused: 0, reset: 0, lost: 0, timeout: 0 })
   })

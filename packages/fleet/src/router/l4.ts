@@ -7,7 +7,7 @@ import {
   type ResponseHead,
 } from './framing.js'
 import type { RouterContext } from './context.js'
-import type { Endpoint, RouterEngine } from './types.js'
+import { RESET_AFTER_RESPONSE_MS, type Endpoint, type RouterEngine } from './types.js'
 import type { FailureCause, ResponseBucket } from './stats.js'
 import { listenRouter } from '../core/ports.js'
 
@@ -16,15 +16,6 @@ const GATEWAY_TIMEOUT = Buffer.from(
   'latin1',
 )
 const EMPTY = Buffer.alloc(0)
-
-/**
- * An upstream reset this soon after a complete 2xx response, with nothing sent by the client
- * since, cost the client that response unless it had already read it: a reset passed on (as
- * kube-proxy's NAT does) makes the client's kernel discard the bytes the client has not read.
- * The router cannot see what the client read, so such a response is counted lost, not ok
- * (docs/architecture.md, "Counting a drop"). A client that sent its next request had read it.
- */
-export const RESET_AFTER_RESPONSE_MS = 1000
 
 /**
  * kube-proxy semantics: a client connection is pinned, when it is accepted, to one endpoint
@@ -307,11 +298,12 @@ class L4Connection {
     const reset = this.fail('reset')
     const last = this.lastOk
     this.lastOk = null
-    if (!this.tunnel && reset === 0 && last !== null && !this.clientEnded && Date.now() - last.at <= RESET_AFTER_RESPONSE_MS) {
+    const msAfterResponse = last === null ? Infinity : Date.now() - last.at
+    if (!this.tunnel && reset === 0 && last !== null && !this.clientEnded && msAfterResponse <= RESET_AFTER_RESPONSE_MS) {
       // passed on below, the reset discards whatever of that response the client had not read yet
       this.proxy.ctx.stats.okResponseLost(this.revision, last.bucket, this.endpoint.id)
       this.log.warn(
-        { endpoint: this.endpoint.id, revision: this.revision, code: err.code, msAfterResponse: Date.now() - last.at },
+        { endpoint: this.endpoint.id, revision: this.revision, code: err.code, msAfterResponse },
         'upstream reset right after a complete response: passed on, the reset discards it at a client that had not read it yet, so it is counted lost; the instance should close connections with a FIN (end()), not a reset',
       )
     } else if (this.tunnel && !this.clientEnded && !this.clientClosed) {

@@ -2,11 +2,10 @@ import http from 'node:http'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { RouterContext } from './context.js'
-import type { Endpoint, RouterEngine } from './types.js'
+import { RESET_AFTER_RESPONSE_MS, type Endpoint, type RouterEngine } from './types.js'
 import type { FailureCause } from './stats.js'
 import { listenRouter } from '../core/ports.js'
 import { proxyUpgrade } from './upgrade.js'
-import { RESET_AFTER_RESPONSE_MS } from './l4.js'
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones proxies drop too. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])

@@ -178,3 +178,14 @@ export interface RouterEngine {
   removed(endpoint: Endpoint): void
   close(): Promise<void>
 }
+
+/**
+ * An upstream reset this soon after a complete 2xx response, with nothing sent by the client
+ * since, cost the client that response unless it had already read it: a reset passed on (as
+ * kube-proxy's NAT does) makes the client's kernel discard the bytes the client has not read.
+ * The router cannot see what the client read, so such a response is counted lost, not ok
+ * (docs/architecture.md, "Counting a drop"). A client that sent its next request had read it.
+ * l4 counts such a response lost; l7, which read it in full, delivers it and ends the client
+ * connection cleanly. Shared by both engines.
+ */
+export const RESET_AFTER_RESPONSE_MS = 1000
