@@ -127,33 +127,32 @@ export function targets(results) {
   const plain = (name, value, limit, met, unit = '') => out.push({ name, value, limit, met: value === undefined || !Number.isFinite(value) ? null : met ? 'yes' : 'no', unit })
   // A ratio with an interval against a limit: met when the whole interval is within it, missed
   // when the whole interval is beyond it, otherwise the run could not tell.
+  // A row that is not steady (instructionRatio) is judged on every pairing of its counted windows
+  // instead of its figure's interval, or not at all.
+  const span = (r) => (r.steady === false ? [r.loAll, r.hiAll] : [r.lo, r.hi])
+  const unsteadyMet = (met, anyUnsteady) => (met === 'not resolved' && anyUnsteady ? 'not resolved (not steady)' : met)
   const bound = (name, r, limit, below = true) => {
+    const [lo, hi] = span(r)
     let met = 'not resolved'
-    let detail
     if (!Number.isFinite(r.ratio)) met = null
-    else if (r.steady === false) {
-      // judged on every pairing of the windows instead (instructionRatio), or not at all
-      met = 'not resolved (not steady)'
-      if (below ? r.hiAll <= limit : r.loAll >= limit) met = 'yes'
-      else if (below ? r.loAll > limit : r.hiAll < limit) met = 'no'
-      if (met !== 'not resolved (not steady)') detail = `not steady: holds for every pairing of the counted windows (${fmt(r.loAll, 3)}–${fmt(r.hiAll, 3)})`
-    } else if (below ? r.hi <= limit : r.lo >= limit) met = 'yes'
-    else if (below ? r.lo > limit : r.hi < limit) met = 'no'
+    else if (below ? hi <= limit : lo >= limit) met = 'yes'
+    else if (below ? lo > limit : hi < limit) met = 'no'
+    met = unsteadyMet(met, r.steady === false)
+    const detail = r.steady === false && (met === 'yes' || met === 'no') ? `not steady: holds for every pairing of the counted windows (${fmt(lo, 3)}–${fmt(hi, 3)})` : undefined
     out.push({ name, value: r.ratio, interval: [r.lo, r.hi], limit: `${below ? '≤' : '≥'} ${limit}`, met, unit: '×', ...(detail ? { detail } : {}) })
   }
   // Lower than a peer: met when the intervals do not overlap and ours is below.
   const versus = (name, ours, peer, lowerIsBetter = true) => {
+    const unsteady = ours.steady === false || peer.steady === false
+    // with either side unsteady, both are judged on every pairing of their windows
+    const [oLo, oHi] = unsteady ? [ours.loAll, ours.hiAll] : [ours.lo, ours.hi]
+    const [pLo, pHi] = unsteady ? [peer.loAll, peer.hiAll] : [peer.lo, peer.hi]
     let met = 'not resolved'
-    let detail
     if (!Number.isFinite(ours.ratio) || !Number.isFinite(peer.ratio)) met = null
-    else if (ours.steady === false || peer.steady === false) {
-      // judged on every pairing of the windows of both rows and their baselines, or not at all
-      met = 'not resolved (not steady)'
-      if (lowerIsBetter ? ours.hiAll < peer.loAll : ours.loAll > peer.hiAll) met = 'yes'
-      else if (lowerIsBetter ? ours.loAll > peer.hiAll : ours.hiAll < peer.loAll) met = 'no'
-      if (met !== 'not resolved (not steady)') detail = `not steady: holds for every pairing of the counted windows (ours ${fmt(ours.loAll, 3)}–${fmt(ours.hiAll, 3)}, peer ${fmt(peer.loAll, 3)}–${fmt(peer.hiAll, 3)})`
-    } else if (lowerIsBetter ? ours.hi < peer.lo : ours.lo > peer.hi) met = 'yes'
-    else if (lowerIsBetter ? ours.lo > peer.hi : ours.hi < peer.lo) met = 'no'
+    else if (lowerIsBetter ? oHi < pLo : oLo > pHi) met = 'yes'
+    else if (lowerIsBetter ? oLo > pHi : oHi < pLo) met = 'no'
+    met = unsteadyMet(met, unsteady)
+    const detail = unsteady && (met === 'yes' || met === 'no') ? `not steady: holds for every pairing of the counted windows (ours ${fmt(oLo, 3)}–${fmt(oHi, 3)}, peer ${fmt(pLo, 3)}–${fmt(pHi, 3)})` : undefined
     out.push({ name, value: ours.ratio, interval: [ours.lo, ours.hi], limit: `${lowerIsBetter ? '<' : '>'} ${fmt(peer.ratio, 3)} (${fmt(peer.lo, 3)}–${fmt(peer.hi, 3)})`, met, unit: '×', ...(detail ? { detail } : {}) })
   }
   const ins = results.instructions
